@@ -1,0 +1,309 @@
+"""Load discovered files into the working database: ``raw.<entity>`` keeps every valid
+version of every record (with its file, row and run), ``audit.quarantine`` every bad
+row with all its reasons, ``audit.load_manifest`` one row per file seen.
+
+Idempotency is by content: a file whose bytes were already *loaded* is skipped
+whatever its name, so re-delivering exports changes nothing. Each file is loaded in
+its own transaction: a crash never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+
+from flows.contract import ENTITIES, Entity
+from flows.db import quote_ident, quote_literal
+from flows.ingest.discover import ExportFile, discover
+from flows.ingest.read import FileRejected, read_to_table
+from flows.ingest.validate import checked_sql, install_macros, map_columns
+
+LINEAGE_COLUMNS = {
+    "_file": "VARCHAR",  # path relative to the exports folder
+    "_row": "BIGINT",  # 1 = first data row
+    "_run_id": "VARCHAR",
+    "_loaded_at": "TIMESTAMPTZ",
+}
+
+MANIFEST_DDL = """
+CREATE TABLE IF NOT EXISTS audit.load_manifest (
+    path VARCHAR NOT NULL,
+    entity VARCHAR,
+    sha256 VARCHAR NOT NULL,
+    format VARCHAR,
+    size_bytes BIGINT,
+    status VARCHAR NOT NULL,   -- loaded | skipped_duplicate | rejected | unrecognised
+    reason VARCHAR,
+    rows_read BIGINT,
+    rows_loaded BIGINT,
+    rows_quarantined BIGINT,
+    schema_drift VARCHAR,      -- extra columns ignored (comma separated)
+    run_id VARCHAR NOT NULL,
+    loaded_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (path, sha256)
+)
+"""
+
+QUARANTINE_DDL = """
+CREATE TABLE IF NOT EXISTS audit.quarantine (
+    entity VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL,
+    reasons VARCHAR NOT NULL,      -- every rule the row broke, '; ' separated
+    reason_list VARCHAR[] NOT NULL,
+    raw JSON NOT NULL,             -- the row as read (file's own column names, text values)
+    run_id VARCHAR NOT NULL,
+    quarantined_at TIMESTAMPTZ NOT NULL
+)
+"""
+
+Logger = Callable[[str], None]
+
+
+@dataclass
+class FileOutcome:
+    rel: str
+    entity: str | None
+    status: str
+    reason: str | None = None
+    rows_read: int | None = None
+    rows_loaded: int | None = None
+    rows_quarantined: int | None = None
+    schema_drift: list[str] = field(default_factory=list)
+    new: bool = True  # False when the manifest already had this (path, bytes)
+
+
+@dataclass
+class IngestSummary:
+    run_id: str
+    files: list[FileOutcome]
+
+    def count(self, status: str, *, new_only: bool = True) -> int:
+        return sum(1 for f in self.files if f.status == status and (f.new or not new_only))
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded or 0 for f in self.files if f.new)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined or 0 for f in self.files if f.new)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "files_seen": len(self.files),
+            "files_loaded": self.count("loaded"),
+            "files_skipped_duplicate": self.count("skipped_duplicate"),
+            "files_rejected": self.count("rejected", new_only=False),
+            "files_unrecognised": self.count("unrecognised", new_only=False),
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+        }
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw and audit tables of the working database (idempotent)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    con.execute(MANIFEST_DDL)
+    con.execute(QUARANTINE_DDL)
+    for entity in ENTITIES:
+        cols = [f"{quote_ident(c.name)} {c.sql_type}" for c in entity.columns]
+        cols += [f"{name} {type_}" for name, type_ in LINEAGE_COLUMNS.items()]
+        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{entity.name} ({', '.join(cols)})")
+
+
+def ingest_exports(
+    con: duckdb.DuckDBPyConnection,
+    exports_dir,
+    run_id: str,
+    now: datetime,
+    log: Logger = print,
+) -> IngestSummary:
+    """Discover, judge and load every file of ``exports_dir`` (see module docstring)."""
+    ensure_schema(con)
+    install_macros(con)
+    files = discover(exports_dir)
+    known = {
+        (p, s): status
+        for p, s, status in con.execute(
+            "SELECT path, sha256, status FROM audit.load_manifest"
+        ).fetchall()
+    }
+    loaded_by_sha = dict(
+        con.execute(
+            "SELECT sha256, min(path) FROM audit.load_manifest WHERE status = 'loaded' GROUP BY 1"
+        ).fetchall()
+    )
+    _refresh_site_timezones(con)
+    sites_pending = True
+    outcomes: list[FileOutcome] = []
+    for f in files:
+        if sites_pending and (f.entity is None or f.entity.name != "sites"):
+            _refresh_site_timezones(con)  # this run's sites files are in: zones are final
+            sites_pending = False
+        previous = known.get((f.rel, f.sha256))
+        if previous in ("loaded", "skipped_duplicate"):
+            outcomes.append(FileOutcome(f.rel, _name(f), previous, new=False))
+            continue
+        outcome = _judge_and_load(con, f, loaded_by_sha, run_id, now, log)
+        outcome.new = previous is None or previous != outcome.status
+        if outcome.status == "loaded":
+            loaded_by_sha[f.sha256] = f.rel
+        outcomes.append(outcome)
+    return IngestSummary(run_id, outcomes)
+
+
+def _name(f: ExportFile) -> str | None:
+    return f.entity.name if f.entity else None
+
+
+def _judge_and_load(
+    con: duckdb.DuckDBPyConnection,
+    f: ExportFile,
+    loaded_by_sha: dict[str, str],
+    run_id: str,
+    now: datetime,
+    log: Logger,
+) -> FileOutcome:
+    if f.entity is None:
+        outcome = FileOutcome(f.rel, None, "unrecognised", "file name matches no entity")
+        log(f"unrecognised {f.rel}: file name matches no entity of the contract; skipped")
+    elif f.fmt is None:
+        outcome = FileOutcome(
+            f.rel, f.entity.name, "rejected", f"unsupported file extension of {f.rel}"
+        )
+        log(f"REJECTED {f.rel}: unsupported file extension")
+    elif f.sha256 in loaded_by_sha:
+        outcome = FileOutcome(
+            f.rel, f.entity.name, "skipped_duplicate",
+            f"same bytes as {loaded_by_sha[f.sha256]} (already loaded)",
+        )
+        log(f"skipped {f.rel}: same bytes as {loaded_by_sha[f.sha256]}")
+    else:
+        return _load_file(con, f, f.entity, run_id, now, log)
+    _record(con, f, outcome, run_id, now)
+    return outcome
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    f: ExportFile,
+    entity: Entity,
+    run_id: str,
+    now: datetime,
+    log: Logger,
+) -> FileOutcome:
+    src, checked = "opskpi_src", "opskpi_checked"
+    try:
+        columns = read_to_table(con, f.path, f.fmt or "", f.gzipped, src)
+        mapping, extra = map_columns(entity, columns)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {checked} AS "
+            + checked_sql(entity, mapping, src, f.fmt or "")
+        )
+    except FileRejected as exc:
+        outcome = FileOutcome(f.rel, entity.name, "rejected", f"{f.rel}: {exc}")
+        log(f"REJECTED {f.rel}: {exc}")
+        _record(con, f, outcome, run_id, now)
+        return outcome
+
+    rows_read, rows_bad = con.execute(
+        f"SELECT count(*), count(*) FILTER (len(_reasons) > 0) FROM {checked}"
+    ).fetchone()
+    cols = ", ".join(quote_ident(c) for c in entity.column_names)
+    raw_json = "json_object(" + ", ".join(
+        f"{quote_literal(c)}, s.{quote_ident(c)}" for c in columns
+    ) + ")"
+    outcome = FileOutcome(
+        f.rel, entity.name, "loaded", None, rows_read, rows_read - rows_bad, rows_bad, extra
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"""
+            INSERT INTO raw.{entity.name} ({cols}, _file, _row, _run_id, _loaded_at)
+            SELECT {cols}, ?, _row, ?, ? FROM {checked} WHERE len(_reasons) = 0
+            """,
+            [f.rel, run_id, now],
+        )
+        if rows_bad:
+            con.execute(
+                f"""
+                INSERT INTO audit.quarantine
+                SELECT ?, ?, c._row, array_to_string(c._reasons, '; '), c._reasons,
+                       {raw_json}, ?, ?
+                FROM {checked} c JOIN {src} s ON s._row = c._row
+                WHERE len(c._reasons) > 0
+                ORDER BY c._row
+                """,
+                [entity.name, f.rel, run_id, now],
+            )
+        _record(con, f, outcome, run_id, now)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {checked}")
+        con.execute(f"DROP TABLE IF EXISTS {src}")
+
+    drift = f"; extra columns ignored: {', '.join(extra)}" if extra else ""
+    log(f"loaded {f.rel} as {entity.name}: {rows_read} rows, {rows_read - rows_bad} loaded, "
+        f"{rows_bad} quarantined{drift}")
+    if rows_bad:
+        for row, reasons in con.execute(
+            "SELECT row_number, reasons FROM audit.quarantine WHERE file = ? AND run_id = ? "
+            "ORDER BY row_number LIMIT 5",
+            [f.rel, run_id],
+        ).fetchall():
+            log(f"  quarantined {f.rel} row {row}: {reasons}")
+    return outcome
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, f: ExportFile, o: FileOutcome, run_id: str, now: datetime
+) -> None:
+    """Upsert the manifest row of (path, bytes): a re-judged file keeps one row."""
+    con.execute(
+        """
+        INSERT INTO audit.load_manifest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (path, sha256) DO UPDATE SET
+            status = excluded.status, reason = excluded.reason,
+            rows_read = excluded.rows_read, rows_loaded = excluded.rows_loaded,
+            rows_quarantined = excluded.rows_quarantined, schema_drift = excluded.schema_drift,
+            run_id = excluded.run_id, loaded_at = excluded.loaded_at
+        WHERE load_manifest.status <> excluded.status
+           OR coalesce(load_manifest.reason, '') <> coalesce(excluded.reason, '')
+        """,
+        [
+            f.rel, o.entity, f.sha256, f.format_label, f.size, o.status, o.reason,
+            o.rows_read, o.rows_loaded, o.rows_quarantined,
+            ", ".join(o.schema_drift) or None, run_id, now,
+        ],
+    )
+
+
+def _refresh_site_timezones(con: duckdb.DuckDBPyConnection) -> None:
+    """Time zone of each site from its surviving ``sites`` version (path, then row)."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE opskpi_site_tz AS
+        SELECT site_id, timezone FROM raw.sites
+        QUALIFY row_number() OVER (PARTITION BY site_id ORDER BY _file DESC, _row DESC) = 1
+        """
+    )
+
+
+def manifest_json(con: duckdb.DuckDBPyConnection) -> str:
+    """The manifest as JSON (used by the CLI's --json output and tests)."""
+    rows = con.execute(
+        "SELECT path, entity, status, reason, rows_read, rows_loaded, rows_quarantined "
+        "FROM audit.load_manifest ORDER BY path"
+    ).fetchall()
+    keys = ["path", "entity", "status", "reason", "rows_read", "rows_loaded", "rows_quarantined"]
+    return json.dumps([dict(zip(keys, r, strict=True)) for r in rows], indent=1)

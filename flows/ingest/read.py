@@ -1,0 +1,200 @@
+"""One reader per accepted format. Each leaves, in a DuckDB temp table, the file's rows
+as *text* (``_row`` = 1 for the first data row, then the file's own column names), so
+that the contract's conversions and rules run the same SQL whatever the format.
+
+Reading is DuckDB's: ``read_csv`` (delimiter sniffed), ``read_json_objects``,
+``read_parquet``; XLSX goes through fastexcel (Rust calamine → Arrow, no Python loop).
+Native numbers and dates (Parquet, XLSX, JSON numbers) are rendered as plain decimals
+and ISO dates so they pass the same checks as text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from flows.db import quote_ident, quote_literal
+
+
+class FileRejected(Exception):
+    """The whole file cannot be used; the message says why (file name added by the caller)."""
+
+
+def read_to_table(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, gzipped: bool, table: str
+) -> list[str]:
+    """Read ``path`` into temp table ``table``; return the file's column names in order."""
+    try:
+        if fmt == "csv":
+            _read_csv(con, path, gzipped, table)
+        elif fmt in ("json", "jsonl"):
+            _read_json(con, path, fmt, gzipped, table)
+        elif fmt == "parquet":
+            _read_parquet(con, path, table)
+        elif fmt == "xlsx":
+            _read_xlsx(con, path, table)
+        else:  # pragma: no cover - contract.format_for_filename guards this
+            raise FileRejected(f"unsupported format {fmt!r}")
+    except FileRejected:
+        raise
+    except (duckdb.Error, ValueError, OSError, UnicodeError) as exc:
+        raise FileRejected(_first_line(str(exc))) from exc
+    except Exception as exc:  # fastexcel raises its own exception types
+        if type(exc).__module__.startswith("fastexcel"):
+            raise FileRejected(f"not a readable XLSX workbook: {_first_line(str(exc))}") from exc
+        raise
+    columns = [
+        r[0] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall() if r[0] != "_row"
+    ]
+    if not columns:
+        raise FileRejected("no header row")
+    return columns
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "unreadable file"
+
+
+def _compression(gzipped: bool) -> str:
+    return "gzip" if gzipped else "none"
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: str) -> None:
+    # all_varchar: the contract does the typing. null_padding: a short row is a row with
+    # missing values (quarantined by the rules), not an unreadable file.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS
+        SELECT row_number() OVER () AS _row, *
+        FROM read_csv({quote_literal(str(path))}, header = true, all_varchar = true,
+                      auto_detect = true, null_padding = true, sample_size = -1,
+                      compression = {quote_literal(_compression(gzipped))},
+                      encoding = 'utf-8')
+        """
+    )
+
+
+def _read_json(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, gzipped: bool, table: str
+) -> None:
+    json_format = "array" if fmt == "json" else "newline_delimited"
+    objects = f"_{table}_objects"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {quote_ident(objects)} AS
+        SELECT row_number() OVER () AS _row, json AS _obj
+        FROM read_json_objects({quote_literal(str(path))}, format = {quote_literal(json_format)},
+                               compression = {quote_literal(_compression(gzipped))})
+        """
+    )
+    not_objects = con.execute(
+        f"SELECT min(_row) FROM {quote_ident(objects)} WHERE json_type(_obj) <> 'OBJECT'"
+    ).fetchone()[0]
+    if not_objects is not None:
+        raise FileRejected(f"row {not_objects} is not a JSON object")
+    # A column is present when any object has the key (in first-seen order).
+    keys = [
+        r[0]
+        for r in con.execute(
+            f"""
+            SELECT k FROM (
+                SELECT k, min(_row * 10000 + i) AS first_seen
+                FROM (SELECT _row, unnest(json_keys(_obj)) AS k,
+                             generate_subscripts(json_keys(_obj), 1) AS i
+                      FROM {quote_ident(objects)})
+                GROUP BY k)
+            ORDER BY first_seen
+            """
+        ).fetchall()
+    ]
+    selects = ", ".join(f"{_json_text(k)} AS {quote_ident(k)}" for k in keys)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS
+        SELECT _row{", " + selects if selects else ""} FROM {quote_ident(objects)}
+        """
+    )
+    con.execute(f"DROP TABLE {quote_ident(objects)}")
+
+
+def _json_text(key: str) -> str:
+    """A JSON value as text: strings as is, numbers in plain decimal notation."""
+    json_path = quote_literal("$." + '"' + key.replace('"', '\\"') + '"')
+    value = f"json_extract(_obj, {json_path})"
+    text = f"json_extract_string(_obj, {json_path})"
+    return f"""CASE
+        WHEN json_type({value}) IN ('DOUBLE', 'BIGINT', 'UBIGINT', 'HUGEINT')
+             AND regexp_matches({text}, '[eE]')
+        THEN CAST(TRY_CAST({text} AS DECIMAL(38, 10)) AS VARCHAR)
+        ELSE {text} END"""
+
+
+def _native_to_text(column: str, type_: str) -> str:
+    """SQL rendering a natively typed Parquet column as contract-style text."""
+    col = quote_ident(column)
+    t = type_.upper()
+    if t == "VARCHAR":
+        return col
+    if t == "DATE":
+        return f"strftime({col}, '%Y-%m-%d')"
+    if t.startswith("TIMESTAMP WITH TIME ZONE") or t == "TIMESTAMPTZ":
+        return f"strftime({col}, '%Y-%m-%d %H:%M:%S.%f') || '+00:00'"
+    if t.startswith("TIMESTAMP"):
+        return (
+            f"CASE WHEN CAST({col} AS TIME) = TIME '00:00:00' "
+            f"THEN strftime({col}, '%Y-%m-%d') ELSE strftime({col}, '%Y-%m-%d %H:%M:%S.%f') END"
+        )
+    if t in ("DOUBLE", "FLOAT", "REAL"):
+        # Shortest round-trip text, unless it needs an exponent: then a plain decimal.
+        return (
+            f"CASE WHEN regexp_matches(CAST({col} AS VARCHAR), '[eE]') "
+            f"THEN CAST(TRY_CAST({col} AS DECIMAL(38, 10)) AS VARCHAR) "
+            f"ELSE CAST({col} AS VARCHAR) END"
+        )
+    return f"CAST({col} AS VARCHAR)"
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    described = con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet({quote_literal(str(path))})"
+    ).fetchall()
+    selects = ", ".join(
+        f"{_native_to_text(name, type_)} AS {quote_ident(name)}" for name, type_, *_ in described
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS
+        SELECT CAST(file_row_number AS BIGINT) + 1 AS _row, {selects}
+        FROM read_parquet({quote_literal(str(path))}, file_row_number = true)
+        ORDER BY file_row_number
+        """
+    )
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    import fastexcel  # imported lazily: only XLSX files need it
+    import pyarrow as pa
+
+    reader = fastexcel.read_excel(str(path))
+    # Every cell as text: fastexcel's type guessing would turn a stray 'n/a' in a numeric
+    # column into null, silently hiding a bad value from the quarantine.
+    sheet = reader.load_sheet(0, dtypes="string")
+    arrow = sheet.to_arrow()
+    arrow = arrow.append_column("_row", pa.array(range(1, arrow.num_rows + 1), pa.int64()))
+    view = f"_{table}_arrow"
+    con.register(view, arrow)
+    try:
+        names = [n for n in arrow.column_names if n != "_row"]
+        any_value = " OR ".join(f"{quote_ident(n)} IS NOT NULL" for n in names) or "true"
+        cols = ", ".join(quote_ident(n) for n in names)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS
+            SELECT _row{", " + cols if cols else ""} FROM {quote_ident(view)}
+            WHERE {any_value}
+            ORDER BY _row
+            """
+        )
+    finally:
+        con.unregister(view)

@@ -1,0 +1,227 @@
+"""The contract's row rules as SQL.
+
+From a file's text rows (see read.py) this builds one set-based query that trims,
+applies defaults, converts every value to its declared type, resolves naive
+timestamps in the site's time zone, and lists *every* rule a row breaks. Nothing is
+evaluated row by row in Python, and numbers are DECIMAL, never binary floating point,
+so a value exactly on a tolerance boundary passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from flows.contract import Column, Entity
+from flows.db import quote_ident, quote_literal
+from flows.ingest.read import FileRejected
+
+NUM_RE = r"^[+-]?(\d+\.?\d*|\.\d+)$"
+INT_RE = r"^[+-]?\d+(\.0*)?$"
+DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+# fastexcel renders a native XLSX date cell as 'YYYY-MM-DD 00:00:00'.
+DATE_RE_XLSX = r"^\d{4}-\d{2}-\d{2}( 00:00:00(\.0+)?)?$"
+MONTH_RE = r"^\d{4}-\d{2}$"
+TS_RE = (
+    r"^(\d{4}-\d{2}-\d{2})"
+    r"(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(\.\d{1,6})?)?)?"
+    r"(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"
+)
+CURRENCY_RE = r"^[A-Za-z]{3}$"
+
+#: Session macros used by the generated SQL (created once per connection).
+MACROS = f"""
+CREATE OR REPLACE TEMP MACRO opskpi_ts_local(v) AS TRY_CAST(
+    regexp_extract(v, '{TS_RE}', 1) || ' '
+    || coalesce(nullif(regexp_extract(v, '{TS_RE}', 2), ''), '00') || ':'
+    || coalesce(nullif(regexp_extract(v, '{TS_RE}', 3), ''), '00') || ':'
+    || coalesce(nullif(regexp_extract(v, '{TS_RE}', 4), ''), '00')
+    || regexp_extract(v, '{TS_RE}', 5)
+    AS TIMESTAMP);
+CREATE OR REPLACE TEMP MACRO opskpi_ts_offset_minutes(v) AS (
+    CASE WHEN regexp_extract(v, '{TS_RE}', 6) = 'Z' THEN 0
+         ELSE (CASE WHEN left(regexp_extract(v, '{TS_RE}', 6), 1) = '-' THEN -1 ELSE 1 END)
+              * (CAST(substr(regexp_extract(v, '{TS_RE}', 6), 2, 2) AS INTEGER) * 60
+                 + CAST(right(regexp_extract(v, '{TS_RE}', 6), 2) AS INTEGER))
+    END);
+-- An instant: with an offset as written; without one, wall-clock time in zone tz
+-- (ICU: an ambiguous time is its second occurrence, a skipped one moves forward).
+CREATE OR REPLACE TEMP MACRO opskpi_parse_ts(v, tz) AS (
+    CASE WHEN v IS NULL OR NOT regexp_full_match(v, '{TS_RE}') THEN NULL
+         WHEN regexp_extract(v, '{TS_RE}', 6) = '' THEN timezone(tz, opskpi_ts_local(v))
+         ELSE timezone('UTC', opskpi_ts_local(v) - to_minutes(opskpi_ts_offset_minutes(v)))
+    END);
+CREATE OR REPLACE TEMP TABLE opskpi_tz_names AS SELECT name FROM pg_timezone_names();
+"""
+
+_TYPE_WORDS = {
+    "num": "a number",
+    "int": "an integer",
+    "date": "a date (YYYY-MM-DD)",
+    "month": "a month (YYYY-MM or YYYY-MM-DD)",
+    "ts": "a timestamp (ISO-8601)",
+    "date_or_ts": "a date or timestamp (ISO-8601)",
+    "bool": "a boolean",
+}
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(MACROS)
+
+
+def map_columns(entity: Entity, file_columns: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Match the file's header to the contract (case-insensitive, trimmed).
+
+    Returns {contract column: file column} for the columns present and the extra
+    (schema-drift) columns. Raises FileRejected for a missing required column or two
+    file columns that mean the same contract column.
+    """
+    by_norm: dict[str, str] = {}
+    extra: list[str] = []
+    wanted = set(entity.column_names)
+    for col in file_columns:
+        norm = col.strip().lower()
+        if norm in wanted:
+            if norm in by_norm:
+                raise FileRejected(
+                    f"columns {by_norm[norm]!r} and {col!r} both name contract column {norm!r}"
+                )
+            by_norm[norm] = col
+        else:
+            extra.append(col)
+    missing = [c for c in entity.required if c not in by_norm]
+    if missing:
+        raise FileRejected(
+            f"missing required column(s) {', '.join(missing)} "
+            f"(file has: {', '.join(c.strip() for c in file_columns)})"
+        )
+    return by_norm, extra
+
+
+def _convert(col: Column, v: str, tz: str, fmt: str) -> str:
+    """SQL converting cleaned text ``v`` to the column's type (NULL when it cannot)."""
+    if col.type == "text":
+        if col.allowed:
+            return f"lower({v})"
+        if col.currency:
+            return f"upper({v})"
+        return v
+    if col.type == "num":
+        return f"CASE WHEN regexp_full_match({v}, '{NUM_RE}') THEN TRY_CAST({v} AS DECIMAL(38, 10)) END"
+    if col.type == "int":
+        return (
+            f"CASE WHEN regexp_full_match({v}, '{INT_RE}') "
+            f"THEN TRY_CAST(regexp_extract({v}, '^[+-]?\\d+') AS BIGINT) END"
+        )
+    date_re = DATE_RE_XLSX if fmt == "xlsx" else DATE_RE
+    if col.type == "date":
+        return f"CASE WHEN regexp_full_match({v}, '{date_re}') THEN TRY_CAST(left({v}, 10) AS DATE) END"
+    if col.type == "month":
+        return (
+            f"CASE WHEN regexp_full_match({v}, '{MONTH_RE}') THEN TRY_CAST({v} || '-01' AS DATE) "
+            f"WHEN regexp_full_match({v}, '{date_re}') "
+            f"THEN CAST(date_trunc('month', TRY_CAST(left({v}, 10) AS DATE)) AS DATE) END"
+        )
+    if col.type in ("ts", "date_or_ts"):
+        return f"opskpi_parse_ts({v}, {tz})"
+    if col.type == "bool":
+        return (
+            f"CASE WHEN lower({v}) IN ('true', '1', 'yes') THEN true "
+            f"WHEN lower({v}) IN ('false', '0', 'no') THEN false END"
+        )
+    raise ValueError(f"unknown column type {col.type}")
+
+
+def _shown(v: str) -> str:
+    return f"'''' || left({v}, 80) || ''''"
+
+
+def _reasons(entity: Entity) -> list[str]:
+    """One SQL expression per possible reason: a message when broken, else NULL."""
+    out: list[str] = []
+    for col in entity.columns:
+        v = quote_ident(f"_v_{col.name}")
+        t = quote_ident(col.name)
+        name = quote_literal(col.name + ": ")
+        if col.is_required:
+            what = "key column" if col.key else "required"
+            out.append(f"CASE WHEN {v} IS NULL THEN {quote_literal(f'{col.name}: missing ({what})')} END")
+        if col.required_when:
+            other = quote_ident(f"_v_{col.required_when}")
+            msg = quote_literal(f"{col.name}: missing (required when {col.required_when} is set)")
+            out.append(f"CASE WHEN {v} IS NULL AND {other} IS NOT NULL THEN {msg} END")
+        if col.type != "text":
+            word = quote_literal(" is not " + _TYPE_WORDS[col.type])
+            out.append(f"CASE WHEN {v} IS NOT NULL AND {t} IS NULL THEN {name} || {_shown(v)} || {word} END")
+        if col.allowed:
+            allowed = ", ".join(quote_literal(a) for a in col.allowed)
+            word = quote_literal(" is not one of " + "|".join(col.allowed))
+            out.append(
+                f"CASE WHEN {v} IS NOT NULL AND lower({v}) NOT IN ({allowed}) "
+                f"THEN {name} || {_shown(v)} || {word} END"
+            )
+        if col.currency:
+            word = quote_literal(" is not a three-letter currency code")
+            out.append(
+                f"CASE WHEN {v} IS NOT NULL AND NOT regexp_full_match({v}, '{CURRENCY_RE}') "
+                f"THEN {name} || {_shown(v)} || {word} END"
+            )
+        if col.timezone:
+            word = quote_literal(" is not an IANA time zone name")
+            out.append(
+                f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN (SELECT name FROM opskpi_tz_names) "
+                f"THEN {name} || {_shown(v)} || {word} END"
+            )
+        if col.minimum is not None:
+            op = ">" if col.minimum_exclusive else ">="
+            word = quote_literal(f" must be {'>' if col.minimum_exclusive else '≥'} {col.minimum}")
+            out.append(
+                f"CASE WHEN {t} IS NOT NULL AND NOT ({t} {op} {col.minimum}) "
+                f"THEN {name} || {_shown(v)} || {word} END"
+            )
+        if col.maximum is not None:
+            word = quote_literal(f" must be ≤ {col.maximum}")
+            out.append(
+                f"CASE WHEN {t} IS NOT NULL AND NOT ({t} <= {col.maximum}) "
+                f"THEN {name} || {_shown(v)} || {word} END"
+            )
+    for rule in entity.rules:
+        msg = quote_literal(f"{', '.join(rule.columns)}: {rule.message}")
+        out.append(f"CASE WHEN NOT coalesce({rule.predicate}, true) THEN {msg} END")
+    return out
+
+
+def checked_sql(entity: Entity, mapping: dict[str, str], source: str, fmt: str) -> str:
+    """SELECT of ``source`` rows: ``_row``, the typed contract columns and ``_reasons``."""
+    cleaned = []
+    for col in entity.columns:
+        src = mapping.get(col.name)
+        # trim spaces/tabs/newlines; empty string = null; then the contract's default
+        text = f"nullif(trim({quote_ident(src)}, ' \t\r\n'), '')" if src else "CAST(NULL AS VARCHAR)"
+        if col.default is not None:
+            text = f"coalesce({text}, {quote_literal(col.default)})"
+        cleaned.append(f"{text} AS {quote_ident('_v_' + col.name)}")
+
+    if entity.has_site:
+        tz = "coalesce(_site_tz.timezone, 'UTC')"
+        join = "LEFT JOIN opskpi_site_tz AS _site_tz ON _site_tz.site_id = _c._v_site_id"
+    else:
+        tz, join = "'UTC'", ""
+    typed = [
+        f"{_convert(col, quote_ident('_v_' + col.name), tz, fmt)} AS {quote_ident(col.name)}"
+        for col in entity.columns
+    ]
+    reasons = ",\n            ".join(_reasons(entity))
+    return f"""
+        WITH _c AS (
+            SELECT _row, {", ".join(cleaned)} FROM {quote_ident(source)}
+        ), _t AS (
+            SELECT _c.*, {", ".join(typed)} FROM _c {join}
+        )
+        SELECT _row, {", ".join(quote_ident(c) for c in entity.column_names)},
+            list_filter([
+            {reasons}
+            ], lambda x: x IS NOT NULL) AS _reasons
+        FROM _t
+    """

@@ -1,0 +1,104 @@
+"""Everything a user can change, in one place, with defaults that work on the sample.
+
+Values come from environment variables prefixed ``OPSKPI_`` (e.g. ``OPSKPI_AS_OF``)
+or from the CLI options that override them. Importing this module also switches
+off the telemetry of dbt, Great Expectations and Prefect, *before* any of them is
+imported, because the machines this runs on have no internet and a nightly job
+must never try to reach it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# --- telemetry off, in code (not in the user's shell) --------------------------------
+_NO_PHONE_HOME = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "false"),
+    # The first start of Prefect's temporary server can be slow on 2 cores.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+}
+for _key, _value in _NO_PHONE_HOME.items():
+    os.environ.setdefault(_key, _value)
+
+#: Root of the repository (the package is installed editable, see README).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Paths, thresholds and schedule. Every field can be set as ``OPSKPI_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="OPSKPI_", extra="ignore")
+
+    exports_dir: Path = Field(
+        default=PROJECT_ROOT / "data" / "exports",
+        description="Folder searched recursively for export files.",
+    )
+    warehouse: Path = Field(
+        default=PROJECT_ROOT / "data" / "warehouse" / "ops.duckdb",
+        description="The published DuckDB file analysts open read-only.",
+    )
+    state_dir: Path | None = Field(
+        default=None,
+        description="Pipeline working state (raw versions, private build, run history). "
+        "Default: a hidden folder beside the warehouse, '.<warehouse name>.state'.",
+    )
+    as_of: date | None = Field(
+        default=None, description="Business date of the refresh; default today in UTC."
+    )
+    dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
+    expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
+
+    # Quality gate (see expectations/ and flows/quality.py)
+    max_quarantine_share: float = Field(
+        default=0.20,
+        description="Error (blocks publication) when more than this share of an entity's "
+        "rows read in a run is quarantined.",
+    )
+    quarantine_min_rows: int = Field(
+        default=50,
+        description="Entities with fewer rows read in a run only warn on the quarantine "
+        "share (a 6-row reference file with 3 bad rows is not a broken export).",
+    )
+    freshness_max_days: int = Field(
+        default=7,
+        description="Warn when an entity's newest event is older than this many days "
+        "before the as-of date.",
+    )
+
+    # Concurrency
+    lock_timeout_seconds: float = Field(
+        default=0.0,
+        description="How long a refresh waits for another refresh of the same warehouse "
+        "to finish before giving up (0 = do not wait).",
+    )
+
+    # Scheduling (opskpi serve)
+    schedule_cron: str = Field(default="0 2 * * *", description="Nightly refresh (cron).")
+    schedule_timezone: str = Field(default="UTC", description="Time zone of the cron.")
+    notify_command: str | None = Field(
+        default=None,
+        description="Shell command run when a refresh is blocked or fails; it receives "
+        "the outcome as JSON on stdin (hook for mail/chat notifications).",
+    )
+
+    def resolved_state_dir(self, warehouse: Path | None = None) -> Path:
+        """Working state lives beside the published file unless configured otherwise."""
+        if self.state_dir is not None:
+            return self.state_dir
+        wh = (warehouse or self.warehouse).resolve()
+        return wh.parent / f".{wh.stem}.state"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit (CLI) overrides on top."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)
