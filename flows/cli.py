@@ -1,0 +1,122 @@
+"""The ``opskpi`` command: generate, refresh, demo, serve, status, report, query."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.settings import PROJECT_ROOT, get_settings
+
+app = typer.Typer(
+    help="opskpi: operational exports → trusted DuckDB warehouse of operations KPIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ExportsOpt = Annotated[
+    Path | None, typer.Option("--exports", help="Exports folder (searched recursively).")
+]
+WarehouseOpt = Annotated[
+    Path | None, typer.Option("--warehouse", help="Published DuckDB file.")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default: today, UTC).")
+]
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the exports to.")],
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 42,
+    sites: Annotated[int, typer.Option(help="Number of sites.")] = 3,
+    days: Annotated[int, typer.Option(help="Number of days.")] = 90,
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2026-01-05",
+    faults: Annotated[bool, typer.Option("--faults", help="Inject known faults.")] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write what was generated/injected as JSON here.")
+    ] = None,
+) -> None:
+    """Generate realistic sample exports of all 13 entities (deterministic by seed)."""
+    from flows.generate import generate_exports
+
+    result = generate_exports(
+        out, seed=seed, sites=sites, days=days, start=_parse_date(start, "--start"), faults=faults
+    )
+    text = result.to_json()
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(result.files)} files to {out}; report: {report}")
+    else:
+        typer.echo(text)
+
+
+@app.command()
+def refresh(
+    exports: ExportsOpt = None,
+    warehouse: WarehouseOpt = None,
+    as_of: AsOfOpt = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild every incremental model.")
+    ] = False,
+) -> None:
+    """Ingest → build → check → publish. Exit 0 published, 2 blocked, 1 failed, 3 busy."""
+    settings = get_settings(exports_dir=exports, warehouse=warehouse)
+    code, message = _refresh(
+        settings.exports_dir, settings.warehouse,
+        _parse_date(as_of, "--as-of") or settings.as_of, full_refresh,
+    )
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
+
+
+def _refresh(exports: Path, warehouse: Path, as_of: date | None, full_refresh: bool) -> tuple[int, str]:
+    from flows.refresh import run_refresh
+
+    if not exports.is_dir():
+        return 1, f"FAILED: exports folder not found: {exports}"
+    code, message, _ = run_refresh(exports, warehouse, as_of, full_refresh)
+    return code, message
+
+
+@app.command()
+def demo(
+    warehouse: WarehouseOpt = None,
+    out: Annotated[Path, typer.Option(help="Where the sample exports are written.")] = (
+        PROJECT_ROOT / "data" / "exports" / "demo"
+    ),
+) -> None:
+    """Generate the sample exports (3 sites, 90 days) and refresh the warehouse from them."""
+    from flows.generate import generate_exports
+
+    start, days = date(2026, 1, 5), 90
+    result = generate_exports(out, seed=42, sites=3, days=days, start=start)
+    typer.echo(f"generated {len(result.files)} export files in {out}")
+    settings = get_settings(warehouse=warehouse)
+    as_of = start + timedelta(days=days - 1)
+    code, message = _refresh(out, settings.warehouse, as_of, False)
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The nightly refresh, as a Prefect flow: ingest → build → check → publish → record.
+
+Write-audit-publish: everything is written into a private build database (a copy of the
+last published working state); only when every step has passed is the published file
+replaced, atomically. A blocked, failed or killed run leaves the published file and the
+working state exactly as they were.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
+
+from flows.db import connect
+from flows.ingest.load import ingest_exports
+from flows.publish import replace_published, write_published_copy
+from flows.settings import Settings, get_settings
+from flows.state import (
+    RefreshBusy,
+    StatePaths,
+    append_run,
+    commit_build,
+    refresh_lock,
+    start_private_build,
+    state_paths,
+)
+
+EXIT_PUBLISHED, EXIT_FAILED, EXIT_BLOCKED, EXIT_BUSY = 0, 1, 2, 3
+
+
+class PublicationBlocked(RuntimeError):
+    """The quality gate found an error-level problem; nothing was published."""
+
+
+@dataclass
+class RunRecord:
+    """One refresh, as kept in the run history and ``audit.runs``."""
+
+    run_id: str
+    as_of_date: date
+    started_at: datetime
+    exports_dir: str
+    full_refresh: bool
+    finished_at: datetime | None = None
+    outcome: str = "running"
+    reason: str | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)
+    rows_published: dict[str, int] = field(default_factory=dict)
+    checks_failed: list[str] = field(default_factory=list)
+    checks_warned: list[str] = field(default_factory=list)
+    prefect_flow_run_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def exit_code(self) -> int:
+        return {"published": EXIT_PUBLISHED, "blocked": EXIT_BLOCKED}.get(
+            self.outcome, EXIT_FAILED
+        )
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+# --- steps -------------------------------------------------------------------------------
+
+@task(name="prepare private build", retries=2, retry_delay_seconds=2)
+def prepare_build(paths: StatePaths) -> Path:
+    """Copy the last published working state into a fresh private build database."""
+    return start_private_build(paths)
+
+
+@task(name="ingest exports", retries=2, retry_delay_seconds=5)
+def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime) -> dict[str, int]:
+    """exports → raw: files judged and loaded into the private build (per-file transactions,
+    so a retry after a transient fault continues where it stopped)."""
+    logger = get_run_logger()
+    con = connect(build_db)
+    try:
+        summary = ingest_exports(con, exports_dir, run_id, now, log=logger.info)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    counts = summary.as_dict()
+    logger.info("ingestion: %s", counts)
+    return counts
+
+
+@task(name="publish", retries=2, retry_delay_seconds=2)
+def publish(paths: StatePaths, record: RunRecord) -> dict[str, int]:
+    """Write the published copy beside the warehouse and swap it in atomically; then the
+    private build becomes the working state for the next run."""
+    published = {**record.as_dict(), "outcome": "published", "finished_at": datetime.now(UTC)}
+    rows = write_published_copy(paths.build_db, paths.publish_tmp, paths, published)
+    replace_published(paths.publish_tmp, paths.warehouse)
+    commit_build(paths)
+    get_run_logger().info("published %s (%d tables)", paths.warehouse, len(rows))
+    return rows
+
+
+# --- the flow ----------------------------------------------------------------------------
+
+@flow(name="opskpi-refresh", log_prints=True, validate_parameters=False)
+def refresh_flow(
+    exports_dir: str,
+    warehouse: str,
+    as_of: date | None = None,
+    full_refresh: bool = False,
+    state_dir: str | None = None,
+) -> dict[str, Any]:
+    """Refresh the warehouse from the exports folder; returns the run record."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    paths = state_paths(Path(warehouse), Path(state_dir) if state_dir else settings.state_dir)
+    record = RunRecord(
+        run_id=new_run_id(now),
+        as_of_date=as_of or now.date(),
+        started_at=now,
+        exports_dir=str(Path(exports_dir).resolve()),
+        full_refresh=full_refresh,
+        prefect_flow_run_id=str(flow_run.get_id() or ""),
+    )
+    logger = get_run_logger()
+    logger.info("refresh %s as of %s: %s → %s", record.run_id, record.as_of_date,
+                record.exports_dir, paths.warehouse)
+    with refresh_lock(paths, settings.lock_timeout_seconds):
+        try:
+            _run_steps(paths, record, settings, now)
+            record.outcome = "published"
+        except PublicationBlocked as exc:
+            record.outcome, record.reason = "blocked", str(exc)
+        except Exception as exc:
+            record.outcome, record.reason = "failed", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            record.finished_at = datetime.now(UTC)
+            append_run(paths, record.as_dict())
+            logger.info("refresh %s: %s%s", record.run_id, record.outcome,
+                        f" ({record.reason})" if record.reason else "")
+    if record.outcome == "blocked":
+        raise PublicationBlocked(record.reason)
+    return record.as_dict()
+
+
+def _run_steps(paths: StatePaths, record: RunRecord, settings: Settings, now: datetime) -> None:
+    def timed(name: str, fn, *args):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            record.step_seconds[name] = round(time.perf_counter() - t0, 3)
+
+    build_db = timed("prepare", prepare_build, paths)
+    record.files = timed("ingest", ingest, build_db, Path(record.exports_dir), record.run_id, now)
+    record.rows_published = timed("publish", publish, paths, record)
+
+
+# --- entry point used by the CLI and tests ------------------------------------------------
+
+def run_refresh(
+    exports_dir: Path,
+    warehouse: Path,
+    as_of: date | None = None,
+    full_refresh: bool = False,
+    state_dir: Path | None = None,
+) -> tuple[int, str, dict[str, Any] | None]:
+    """Run the flow; return (exit code, one-line message, run record or None)."""
+    state = refresh_flow(
+        str(exports_dir), str(warehouse), as_of, full_refresh,
+        str(state_dir) if state_dir else None, return_state=True,
+    )
+    paths = state_paths(warehouse, state_dir)
+    if state.is_completed():
+        rec = state.result()
+        return EXIT_PUBLISHED, (
+            f"published {paths.warehouse} (run {rec['run_id']}, as of {rec['as_of_date']}); "
+            f"open it read-only: duckdb -readonly {paths.warehouse}"
+        ), rec
+    exc = state.result(raise_on_failure=False)
+    if isinstance(exc, PublicationBlocked):
+        return EXIT_BLOCKED, (
+            f"BLOCKED: nothing published, {paths.warehouse} unchanged. {exc} "
+            f"(details: opskpi status --warehouse {paths.warehouse})"
+        ), None
+    if isinstance(exc, RefreshBusy):
+        return EXIT_BUSY, f"BUSY: {exc}", None
+    return EXIT_FAILED, (
+        f"FAILED: nothing published, {paths.warehouse} unchanged. {exc} "
+        f"(run log above; history: opskpi status --warehouse {paths.warehouse})"
+    ), None
