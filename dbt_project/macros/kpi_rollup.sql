@@ -1,0 +1,35 @@
+{#- Roll kpi_daily up to `period` (week_start | month_start), per site and for 'ALL'. -#}
+{% macro kpi_rollup(period) -%}
+{%- set period_expr = week_start('date') if period == 'week_start' else month_start('date') -%}
+with daily as (
+    select kpi, site_id, {{ period_expr }} as {{ period }}, numerator, denominator
+    from {{ ref('kpi_daily') }}
+),
+
+per_site as (
+    select kpi, site_id, {{ period }}, sum(numerator) as numerator, sum(denominator) as denominator
+    from daily
+    group by kpi, site_id, {{ period }}
+),
+
+all_sites as (
+    select kpi, 'ALL' as site_id, {{ period }}, sum(numerator) as numerator, sum(denominator) as denominator
+    from daily
+    group by kpi, {{ period }}
+),
+
+rolled as (
+    select * from per_site
+    union all
+    select * from all_sites
+)
+
+select
+    kpi,
+    site_id,
+    {{ period }},
+    numerator,
+    denominator,
+    {{ kpi_value('numerator', 'denominator', 'kpi') }} as value
+from rolled
+{%- endmacro %}

@@ -1,0 +1,33 @@
+-- One row per order line (surviving version), with its fulfilment as of as_of.
+with sites as (
+    select site_id, timezone from {{ ref('stg_ref__sites') }}
+),
+
+fulfilment as (
+    select * from {{ ref('int_order_lines__fulfilment') }}
+)
+
+select
+    order_lines.order_id,
+    order_lines.line_number,
+    order_lines.site_id,
+    order_lines.customer_id,
+    order_lines.sku,
+    order_lines.priority,
+    order_lines.order_placed_at,
+    {{ local_date('order_lines.order_placed_at', "coalesce(sites.timezone, 'UTC')") }} as order_placed_date,
+    order_lines.ordered_qty,
+    order_lines.requested_delivery_date as due_date,
+    order_lines.status,
+    coalesce(fulfilment.qty_delivered_on_time, 0) as qty_delivered_on_time,
+    coalesce(fulfilment.qty_delivered, 0) as qty_delivered,
+    coalesce(fulfilment.qty_delivered_on_time, 0) >= order_lines.ordered_qty as is_otif,
+    coalesce(fulfilment.qty_delivered, 0) >= order_lines.ordered_qty as is_in_full,
+    order_lines.updated_at,
+    order_lines.source_file,
+    order_lines.source_row
+from {{ ref('stg_erp__order_lines') }} as order_lines
+left join sites on sites.site_id = order_lines.site_id
+left join fulfilment
+    on fulfilment.order_id = order_lines.order_id
+    and fulfilment.line_number = order_lines.line_number

@@ -1,0 +1,18 @@
+-- All 17 KPIs per site and day: numerator, denominator and value (numerator /
+-- denominator, null when the denominator is 0; a total KPI has no denominator and its
+-- value is the numerator).
+with daily as (
+    select * from {{ ref('int_kpi_daily__deliveries') }}
+    union all select * from {{ ref('int_kpi_daily__spend') }}
+    union all select * from {{ ref('int_kpi_daily__labor') }}
+    union all select * from {{ ref('int_kpi_daily__productivity') }}
+)
+
+select
+    kpi,
+    site_id,
+    cast(date as date) as date,
+    cast(numerator as double) as numerator,
+    cast(denominator as double) as denominator,
+    {{ kpi_value('numerator', 'denominator', 'kpi') }} as value
+from daily

@@ -1,0 +1,27 @@
+{{ config(materialized='table') }}
+
+-- Vendor invoice lines (credit notes have a negative quantity). One row per invoice_id, invoice_line: the surviving version.
+with surviving as (
+    {{ surviving_version(source('raw', 'invoice_lines'), ['invoice_id', 'invoice_line'], has_updated_at=true) }}
+)
+
+select
+    invoice_id,
+    invoice_line,
+    vendor_id,
+    site_id,
+    po_id,
+    po_line,
+    category,
+    quantity,
+    unit_price,
+    amount,
+    currency,
+    invoice_date,
+    due_date,
+    paid_date,
+    updated_at,
+    _file as source_file,
+    _row as source_row,
+    _run_id as load_run_id
+from surviving

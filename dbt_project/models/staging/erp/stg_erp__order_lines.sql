@@ -1,0 +1,23 @@
+{{ config(materialized='table') }}
+
+-- Customer order lines (ERP/OMS). One row per order_id, line_number: the surviving version.
+with surviving as (
+    {{ surviving_version(source('raw', 'order_lines'), ['order_id', 'line_number'], has_updated_at=true) }}
+)
+
+select
+    order_id,
+    line_number,
+    site_id,
+    customer_id,
+    sku,
+    ordered_qty,
+    order_placed_at,
+    requested_delivery_date,
+    priority,
+    status,
+    updated_at,
+    _file as source_file,
+    _row as source_row,
+    _run_id as load_run_id
+from surviving

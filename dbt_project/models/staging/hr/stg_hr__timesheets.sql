@@ -1,0 +1,20 @@
+{{ config(materialized='table') }}
+
+-- Timesheet entries: one row per worked shift or segment. One row per entry_id: the surviving version.
+with surviving as (
+    {{ surviving_version(source('raw', 'timesheets'), ['entry_id'], has_updated_at=true) }}
+)
+
+select
+    entry_id,
+    employee_id,
+    site_id,
+    clock_in,
+    clock_out,
+    break_minutes,
+    activity,
+    updated_at,
+    _file as source_file,
+    _row as source_row,
+    _run_id as load_run_id
+from surviving
