@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -113,9 +115,63 @@ def demo(
     raise typer.Exit(code)
 
 
+@app.command()
+def report(
+    warehouse: WarehouseOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the report (default: beside the warehouse).")
+    ] = None,
+) -> None:
+    """(Re)generate the HTML KPI report of a published warehouse."""
+    from flows.report import write_report
+
+    settings = get_settings(warehouse=warehouse)
+    index = write_report(settings.warehouse, out)
+    typer.echo(f"report written: {index}")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="A read-only SQL query.")],
+    warehouse: WarehouseOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+) -> None:
+    """Run a read-only query on the published warehouse and print the result."""
+    from flows.query import QueryError, run_query
+
+    settings = get_settings(warehouse=warehouse)
+    try:
+        typer.echo(run_query(settings.warehouse, sql, fmt))
+    except QueryError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 def main() -> None:
-    """Console entry point."""
-    sys.exit(app())
+    """Console entry point.
+
+    Exit handlers (Prefect's temporary server, log flushing) run normally; interpreter
+    teardown is then skipped, because DuckDB's bindings print a page of harmless
+    "nanobind: leaked instance" lines at teardown after dbt or SQLAlchemy were used.
+    """
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        code = 130
+    except typer.TyperException as exc:  # usage errors: bad option values, unknown command
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            typer.echo(f"Error: {exc}", err=True)
+        code = getattr(exc, "exit_code", 2)
+    code = code if isinstance(code, int) else 0
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 
+from flows.build import run_dbt_build
 from flows.db import connect
 from flows.ingest.load import ingest_exports
 from flows.publish import replace_published, write_published_copy
@@ -96,6 +97,15 @@ def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime) -> dic
     return counts
 
 
+@task(name="dbt build")
+def build(build_db: Path, as_of: date, full_refresh: bool, artifacts_dir: Path) -> dict[str, Any]:
+    """raw → staging → facts → KPI marts, with dbt's tests and unit tests (one Prefect task
+    per dbt node). Not retried: a failing model or test fails the same way twice."""
+    result = run_dbt_build(build_db, as_of, full_refresh, artifacts_dir)
+    get_run_logger().info("dbt build: %d nodes in %.1f s", result.nodes, result.seconds)
+    return {"nodes": result.nodes, "seconds": result.seconds}
+
+
 @task(name="publish", retries=2, retry_delay_seconds=2)
 def publish(paths: StatePaths, record: RunRecord) -> dict[str, int]:
     """Write the published copy beside the warehouse and swap it in atomically; then the
@@ -162,6 +172,7 @@ def _run_steps(paths: StatePaths, record: RunRecord, settings: Settings, now: da
 
     build_db = timed("prepare", prepare_build, paths)
     record.files = timed("ingest", ingest, build_db, Path(record.exports_dir), record.run_id, now)
+    timed("build", build, build_db, record.as_of_date, record.full_refresh, paths.root / "dbt")
     record.rows_published = timed("publish", publish, paths, record)
 
 
