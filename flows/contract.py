@@ -388,9 +388,9 @@ def entity_for_filename(filename: str) -> Entity | None:
     best: Entity | None = None
     for entity in ENTITIES:
         name = entity.name
-        if lower.startswith(name) and len(lower) > len(name) and lower[len(name)] in "_-.":
-            if best is None or len(name) > len(best.name):
-                best = entity
+        matches = lower.startswith(name) and len(lower) > len(name) and lower[len(name)] in "_-."
+        if matches and (best is None or len(name) > len(best.name)):
+            best = entity
     return best
 
 
