@@ -7,13 +7,13 @@ with daily as (
 ),
 
 per_site as (
-    select kpi, site_id, {{ period }}, sum(numerator) as numerator, sum(denominator) as denominator
+    select kpi, site_id, {{ period }}, {{ kpi_number('sum(numerator)') }} as numerator, {{ kpi_number('sum(denominator)') }} as denominator
     from daily
     group by kpi, site_id, {{ period }}
 ),
 
 all_sites as (
-    select kpi, 'ALL' as site_id, {{ period }}, sum(numerator) as numerator, sum(denominator) as denominator
+    select kpi, 'ALL' as site_id, {{ period }}, {{ kpi_number('sum(numerator)') }} as numerator, {{ kpi_number('sum(denominator)') }} as denominator
     from daily
     group by kpi, {{ period }}
 ),

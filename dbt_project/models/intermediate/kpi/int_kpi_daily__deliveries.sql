@@ -18,7 +18,7 @@ group by site_id, delivered_date
 
 union all
 select 'avg_lead_time_days', site_id, delivered_date,
-       sum(lead_time_days), count(*)
+       {{ exact_sum('lead_time_days') }}, count(*)
 from deliveries
 where is_delivered and has_known_order_line
 group by site_id, delivered_date

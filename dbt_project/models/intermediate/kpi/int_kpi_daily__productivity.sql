@@ -8,7 +8,7 @@ with shipped as (
 ),
 
 worked as (
-    select site_id, work_date as date, sum(hours_worked) as hours
+    select site_id, work_date as date, {{ exact_sum('hours_worked') }} as hours
     from {{ ref('fct_labor') }}
     where work_date <= {{ as_of() }}
     group by site_id, work_date
@@ -16,7 +16,7 @@ worked as (
 
 -- labor cost: only entries with a USD cost contribute (its own side drops out)
 costed as (
-    select site_id, work_date as date, sum(labor_cost_usd) as cost_usd
+    select site_id, work_date as date, {{ exact_sum('labor_cost_usd') }} as cost_usd
     from {{ ref('fct_labor') }}
     where work_date <= {{ as_of() }} and labor_cost_usd is not null
     group by site_id, work_date

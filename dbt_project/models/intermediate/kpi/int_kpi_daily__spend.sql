@@ -12,7 +12,7 @@ po_lines as (
 
 select 'spend_usd' as kpi, site_id, invoice_date as date,
        sum(amount_usd) as numerator,
-       cast(null as double) as denominator
+       {{ kpi_number('null') }} as denominator
 from spend
 where amount_usd is not null
 group by site_id, invoice_date

@@ -1,4 +1,27 @@
+{{ config(materialized='incremental', unique_key='shipment_id', incremental_strategy='delete+insert',
+          on_schema_change='fail') }}
+{%- set incremental = opskpi_incremental() %}
+-- depends_on: {{ ref('stg_wms__shipments') }}
+
 -- One row per shipment (surviving version), with the as-of flags of kpis.md.
+-- Incremental: see macros/incremental.sql; the rows recomputed are those of the shipments
+-- that changed, whose order line changed, whose currency got new fx rates, or that were
+-- delivered between the previous and this as-of date.
+{% if incremental %}
+with affected as (
+    {{ opskpi_delta('shipments', ['shipment_id']) }}
+    union
+    select shipment_id from {{ ref('stg_wms__shipments') }}
+    where (order_id, line_number) in ({{ opskpi_delta('order_lines', ['order_id', 'line_number']) }})
+    union
+    select previous.shipment_id from {{ this }} as previous
+    join ({{ opskpi_fx_delta() }}) as fx
+        on fx.currency = previous.currency and previous.shipped_date >= fx.changed_from
+    union
+    select shipment_id from {{ this }} where {{ opskpi_in_as_of_window('delivered_date') }}
+)
+{% endif %}
+
 select
     shipment_id,
     order_id,
@@ -30,3 +53,6 @@ select
     source_file,
     source_row
 from {{ ref('int_shipments__localized') }}
+{% if incremental %}
+where shipment_id in (select shipment_id from affected)
+{% endif %}

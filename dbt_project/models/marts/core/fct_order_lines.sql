@@ -1,5 +1,25 @@
+{{ config(materialized='incremental', unique_key=['order_id', 'line_number'],
+          incremental_strategy='delete+insert', on_schema_change='fail') }}
+{%- set incremental = opskpi_incremental() %}
+-- depends_on: {{ ref('fct_deliveries') }}
+
 -- One row per order line (surviving version), with its fulfilment as of as_of.
-with sites as (
+-- Incremental: the lines recomputed are those that changed, those any changed shipment
+-- points (or pointed) at, and those with a shipment delivered between the previous and
+-- this as-of date.
+with
+{% if incremental %}
+affected as (
+    {{ opskpi_delta('order_lines', ['order_id', 'line_number']) }}
+    union
+    {{ opskpi_delta_versions('shipments', ['shipment_id'], ['order_id', 'line_number']) }}
+    union
+    select order_id, line_number from {{ ref('fct_deliveries') }}
+    where {{ opskpi_in_as_of_window('delivered_date') }}
+),
+{% endif %}
+
+sites as (
     select site_id, timezone from {{ ref('stg_ref__sites') }}
 ),
 
@@ -31,3 +51,6 @@ left join sites on sites.site_id = order_lines.site_id
 left join fulfilment
     on fulfilment.order_id = order_lines.order_id
     and fulfilment.line_number = order_lines.line_number
+{% if incremental %}
+where (order_lines.order_id, order_lines.line_number) in (select order_id, line_number from affected)
+{% endif %}

@@ -12,7 +12,7 @@ select
     kpi,
     site_id,
     cast(date as date) as date,
-    cast(numerator as double) as numerator,
-    cast(denominator as double) as denominator,
+    {{ kpi_number('numerator') }} as numerator,
+    {{ kpi_number('denominator') }} as denominator,
     {{ kpi_value('numerator', 'denominator', 'kpi') }} as value
 from daily

@@ -1,8 +1,11 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key=['invoice_id', 'invoice_line'], incremental_strategy='delete+insert') }}
 
 -- Vendor invoice lines (credit notes have a negative quantity). One row per invoice_id, invoice_line: the surviving version.
+-- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(source('raw', 'invoice_lines'), ['invoice_id', 'invoice_line'], has_updated_at=true) }}
+    {{ surviving_version(
+        source('raw', 'invoice_lines'), ['invoice_id', 'invoice_line'], has_updated_at=true,
+        where=opskpi_key_in_delta('invoice_lines', ['invoice_id', 'invoice_line']) if is_incremental() else none) }}
 )
 
 select

@@ -1,8 +1,11 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key=['order_id', 'line_number'], incremental_strategy='delete+insert') }}
 
 -- Customer order lines (ERP/OMS). One row per order_id, line_number: the surviving version.
+-- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(source('raw', 'order_lines'), ['order_id', 'line_number'], has_updated_at=true) }}
+    {{ surviving_version(
+        source('raw', 'order_lines'), ['order_id', 'line_number'], has_updated_at=true,
+        where=opskpi_key_in_delta('order_lines', ['order_id', 'line_number']) if is_incremental() else none) }}
 )
 
 select

@@ -1,8 +1,11 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key=['po_id', 'po_line'], incremental_strategy='delete+insert') }}
 
 -- Purchase order lines. One row per po_id, po_line: the surviving version.
+-- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(source('raw', 'purchase_order_lines'), ['po_id', 'po_line'], has_updated_at=true) }}
+    {{ surviving_version(
+        source('raw', 'purchase_order_lines'), ['po_id', 'po_line'], has_updated_at=true,
+        where=opskpi_key_in_delta('purchase_order_lines', ['po_id', 'po_line']) if is_incremental() else none) }}
 )
 
 select

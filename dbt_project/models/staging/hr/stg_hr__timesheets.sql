@@ -1,8 +1,11 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key=['entry_id'], incremental_strategy='delete+insert') }}
 
 -- Timesheet entries: one row per worked shift or segment. One row per entry_id: the surviving version.
+-- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(source('raw', 'timesheets'), ['entry_id'], has_updated_at=true) }}
+    {{ surviving_version(
+        source('raw', 'timesheets'), ['entry_id'], has_updated_at=true,
+        where=opskpi_key_in_delta('timesheets', ['entry_id']) if is_incremental() else none) }}
 )
 
 select

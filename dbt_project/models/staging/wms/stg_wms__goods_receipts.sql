@@ -1,8 +1,11 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key=['receipt_id'], incremental_strategy='delete+insert') }}
 
 -- Goods receipts against PO lines; accepted qty = received − rejected. One row per receipt_id: the surviving version.
+-- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(source('raw', 'goods_receipts'), ['receipt_id'], has_updated_at=true) }}
+    {{ surviving_version(
+        source('raw', 'goods_receipts'), ['receipt_id'], has_updated_at=true,
+        where=opskpi_key_in_delta('goods_receipts', ['receipt_id']) if is_incremental() else none) }}
 )
 
 select

@@ -1,8 +1,11 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key=['shipment_id'], incremental_strategy='delete+insert') }}
 
 -- Shipments (WMS/TMS); an order line may ship in several shipments. One row per shipment_id: the surviving version.
+-- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(source('raw', 'shipments'), ['shipment_id'], has_updated_at=true) }}
+    {{ surviving_version(
+        source('raw', 'shipments'), ['shipment_id'], has_updated_at=true,
+        where=opskpi_key_in_delta('shipments', ['shipment_id']) if is_incremental() else none) }}
 )
 
 select
