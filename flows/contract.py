@@ -319,7 +319,14 @@ ENTITIES: tuple[Entity, ...] = (
         rules=(
             RowRule(
                 "amount_matches",
-                "abs(amount - quantity * unit_price) <= 0.01",
+                # Exact DECIMAL arithmetic that cannot overflow DECIMAL(38): quantity ×
+                # unit_price has 20 decimals, which leaves only 18 digits before the point,
+                # so it is split as trunc(quantity) × unit_price (10 decimals) + the
+                # fraction's part. try(): beyond even that (no such amount fits a raw
+                # column) the row breaks the rule instead of failing the whole run.
+                "coalesce(try(abs((amount - trunc(quantity) * unit_price)"
+                " - (quantity - trunc(quantity)) * unit_price) <= 0.01),"
+                " amount IS NULL OR quantity IS NULL OR unit_price IS NULL)",
                 "amount differs from quantity × unit_price by more than 0.01",
                 ("amount", "quantity", "unit_price"),
             ),
@@ -366,7 +373,10 @@ ENTITIES: tuple[Entity, ...] = (
             ),
             RowRule(
                 "break_shorter_than_shift",
-                "break_minutes * 60 < epoch(clock_out) - epoch(clock_in)",
+                # try(): a break too large for DECIMAL(38) once in seconds breaks the rule
+                # instead of failing the whole run.
+                "coalesce(try(break_minutes * 60 < epoch(clock_out) - epoch(clock_in)),"
+                " break_minutes IS NULL OR clock_out IS NULL OR clock_in IS NULL)",
                 "break not shorter than the shift",
                 ("break_minutes",),
             ),
