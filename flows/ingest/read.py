@@ -10,11 +10,15 @@ and ISO dates so they pass the same checks as text.
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from pathlib import Path
 
 import duckdb
 
 from flows.db import quote_ident, quote_literal
+
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class FileRejected(Exception):
@@ -60,6 +64,16 @@ def _compression(gzipped: bool) -> str:
     return "gzip" if gzipped else "none"
 
 
+def _head(path: Path, gzipped: bool, size: int) -> bytes | None:
+    """The first ``size`` bytes of the (decompressed) file; None if it cannot be read
+    (DuckDB's reader then reports the problem)."""
+    try:
+        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as fh:
+            return fh.read(size)
+    except (OSError, EOFError, zlib.error):
+        return None
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: str) -> None:
     # all_varchar: the contract does the typing. null_padding: a short row is a row with
     # missing values (quarantined by the rules), not an unreadable file.
@@ -79,6 +93,10 @@ def _read_json(
     con: duckdb.DuckDBPyConnection, path: Path, fmt: str, gzipped: bool, table: str
 ) -> None:
     json_format = "array" if fmt == "json" else "newline_delimited"
+    if json_format == "newline_delimited" and _head(path, gzipped, 3) == UTF8_BOM:
+        # DuckDB's newline-delimited reader refuses a BOM; 'unstructured' reads the same
+        # one-object-per-line file and skips it (the contract accepts UTF-8 with BOM).
+        json_format = "unstructured"
     objects = f"_{table}_objects"
     con.execute(
         f"""
