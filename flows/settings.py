@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Warn when an entity's newest event is older than this many days "
         "before the as-of date.",
     )
+    reconciliation_tolerance: float = Field(
+        default=1e-6,
+        description="Relative tolerance of the quality gate's reconciliations (a KPI "
+        "numerator or denominator against the facts it is computed from): an error when "
+        "|kpi - facts| > tolerance x max(|kpi|, |facts|).",
+    )
 
     # Concurrency
     lock_timeout_seconds: float = Field(
