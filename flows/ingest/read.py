@@ -76,13 +76,15 @@ def _head(path: Path, gzipped: bool, size: int) -> bytes | None:
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: str) -> None:
     # all_varchar: the contract does the typing. null_padding: a short row is a row with
-    # missing values (quarantined by the rules), not an unreadable file.
+    # missing values (quarantined by the rules), not an unreadable file. parallel = false:
+    # DuckDB's parallel scanner rejects null_padding with a quoted newline in a value.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS
         SELECT row_number() OVER () AS _row, *
         FROM read_csv({quote_literal(str(path))}, header = true, all_varchar = true,
                       auto_detect = true, null_padding = true, sample_size = -1,
+                      parallel = false,
                       compression = {quote_literal(_compression(gzipped))},
                       encoding = 'utf-8')
         """
