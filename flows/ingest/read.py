@@ -57,7 +57,16 @@ def read_to_table(
 
 
 def _first_line(message: str) -> str:
-    return message.strip().splitlines()[0] if message.strip() else "unreadable file"
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return "unreadable file"
+    if "CSV Error on Line" in lines[0]:
+        # DuckDB gives the cause (e.g. 'Invalid unicode ... not utf-8 encoded') on a
+        # later line, after the offending 'Original Line: ...'.
+        cause = next((line for line in lines[1:] if not line.startswith("Original Line")), None)
+        if cause:
+            return f"{lines[0]}: {cause}"
+    return lines[0]
 
 
 def _compression(gzipped: bool) -> str:
@@ -75,6 +84,11 @@ def _head(path: Path, gzipped: bool, size: int) -> bytes | None:
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: str) -> None:
+    head = _head(path, gzipped, 1 << 16)
+    if head is not None and len(head) < 1 << 16 and not head.removeprefix(UTF8_BOM).strip():
+        # DuckDB would invent a 'column0' and the file would be reported as missing
+        # its required columns
+        raise FileRejected("empty file: no header row")
     # all_varchar: the contract does the typing. null_padding: a short row is a row with
     # missing values (quarantined by the rules), not an unreadable file. parallel = false:
     # DuckDB's parallel scanner rejects null_padding with a quoted newline in a value.
