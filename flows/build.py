@@ -8,6 +8,7 @@ passes the run's as-of date.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -22,6 +23,62 @@ class BuildResult:
     nodes: int
     failures: list[str]
     seconds: float
+    full_refresh: bool
+    full_refresh_reason: str | None
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    """Hash of everything that decides what the models compute (SQL, macros, seeds,
+    dbt_project.yml with its vars). Documentation YAML does not count.
+
+    Incremental results are only valid for the code that built them: when this changes,
+    the refresh rebuilds every model in full.
+    """
+    digest = hashlib.sha256()
+    files = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds"):
+        files += sorted(p for p in (project_dir / folder).rglob("*") if p.suffix in (".sql", ".csv"))
+    for path in files:
+        digest.update(path.relative_to(project_dir).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def previous_build(database: Path) -> dict[str, str] | None:
+    """The last complete build recorded in the database's meta.build_log, if any."""
+    import duckdb
+
+    if not Path(database).exists():
+        return None
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        columns = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'meta' AND table_name = 'build_log'"
+            ).fetchall()
+        }
+        if not columns:
+            return None
+        fingerprint = "fingerprint" if "fingerprint" in columns else "NULL"
+        row = con.execute(
+            f"SELECT {fingerprint}, cast(as_of AS VARCHAR) FROM meta.build_log "
+            "ORDER BY built_at DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    return {"fingerprint": row[0], "as_of": row[1]} if row else None
+
+
+def needs_full_refresh(database: Path, project_dir: Path) -> str | None:
+    """Why the next build must be a full refresh (None when incremental is valid)."""
+    previous = previous_build(database)
+    if previous is None:
+        return "no previous build recorded"
+    if previous["fingerprint"] != project_fingerprint(project_dir):
+        return "the dbt project changed since the previous build"
+    return None
 
 
 def dbt_environment(database: Path) -> dict[str, str]:
@@ -34,14 +91,19 @@ def dbt_environment(database: Path) -> dict[str, str]:
 
 def dbt_args(command: str, as_of: date, full_refresh: bool, artifacts_dir: Path) -> list[str]:
     """Arguments of a dbt invocation for the run (vars, artifacts out of the source tree)."""
+    fingerprint = project_fingerprint(get_settings().dbt_project_dir)
     args = [
         command,
-        "--vars", json.dumps({"as_of": as_of.isoformat()}),
+        "--vars", json.dumps({"as_of": as_of.isoformat(), "opskpi_fingerprint": fingerprint}),
         "--target-path", str(artifacts_dir / "target"),
         "--log-path", str(artifacts_dir / "logs"),
     ]
     if full_refresh and command in ("build", "run"):
         args.append("--full-refresh")
+    if command == "build":
+        # Unit tests check the SQL, not the data: they run in CI (tests/test_dbt_unit.py),
+        # as dbt recommends, not in every nightly refresh.
+        args += ["--exclude", "resource_type:unit_test"]
     return args
 
 
@@ -56,6 +118,9 @@ def run_dbt_build(
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
     project = project_dir or get_settings().dbt_project_dir
+    reason = None if full_refresh else needs_full_refresh(database, project)
+    if reason and previous_build(database) is not None:
+        full_refresh = True  # a first build is full anyway; say so only when it matters
     os.environ.update(dbt_environment(database))
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     runner = PrefectDbtRunner(
@@ -71,5 +136,6 @@ def run_dbt_build(
         if str(r.status) in ("error", "fail", "runtime error")
     ]
     return BuildResult(
-        nodes=len(results), failures=failures, seconds=float(getattr(run, "elapsed_time", 0.0))
+        nodes=len(results), failures=failures, seconds=float(getattr(run, "elapsed_time", 0.0)),
+        full_refresh=full_refresh, full_refresh_reason=reason,
     )

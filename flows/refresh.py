@@ -102,8 +102,10 @@ def build(build_db: Path, as_of: date, full_refresh: bool, artifacts_dir: Path) 
     """raw → staging → facts → KPI marts, with dbt's tests and unit tests (one Prefect task
     per dbt node). Not retried: a failing model or test fails the same way twice."""
     result = run_dbt_build(build_db, as_of, full_refresh, artifacts_dir)
-    get_run_logger().info("dbt build: %d nodes in %.1f s", result.nodes, result.seconds)
-    return {"nodes": result.nodes, "seconds": result.seconds}
+    mode = "full" if result.full_refresh else "incremental"
+    why = f" ({result.full_refresh_reason})" if result.full_refresh_reason and not full_refresh else ""
+    get_run_logger().info("dbt build (%s%s): %d nodes in %.1f s", mode, why, result.nodes, result.seconds)
+    return {"nodes": result.nodes, "seconds": result.seconds, "full_refresh": result.full_refresh}
 
 
 @task(name="publish", retries=2, retry_delay_seconds=2)

@@ -13,14 +13,17 @@
                 invocation_id varchar,
                 as_of date,
                 params varchar,
-                watermark timestamp with time zone
+                watermark timestamp with time zone,
+                fingerprint varchar
             );
-            insert into meta.build_log
+            alter table meta.build_log add column if not exists fingerprint varchar;
+            insert into meta.build_log (built_at, invocation_id, as_of, params, fingerprint, watermark)
             select
                 current_timestamp,
                 '{{ invocation_id }}',
                 {{ as_of() }},
                 '{{ opskpi_params() }}',
+                '{{ var("opskpi_fingerprint", "manual") }}',
                 (select max(_loaded_at) from (
                     {% for entity in opskpi_entities() %}
                     select max(_loaded_at) as _loaded_at from {{ source('raw', entity) }}

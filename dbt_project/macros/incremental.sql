@@ -9,8 +9,10 @@
       a PO line's invoices and receipts, an employee's week, a currency's rates),
     - keys with an as-of-sensitive event date between the previous and this as-of date
       (a shipment delivered after yesterday's as-of becomes delivered today).
-  Anything that would touch everything (other business-rule vars, a site's time zone
-  changed) falls back to a full rebuild of the model.
+  Anything that would touch everything (other business-rule vars, other model code, a
+  site's time zone changed) falls back to recomputing every key of the model; the
+  refresh flow also passes --full-refresh itself when the project's code changed
+  (flows/build.py), so a changed schema never meets an old table.
 -#}
 
 {#- The last complete build recorded in meta.build_log, or none. -#}
@@ -18,20 +20,32 @@
     {% if not execute %}{{ return(none) }}{% endif %}
     {% set log = adapter.get_relation(database=target.database, schema='meta', identifier='build_log') %}
     {% if log is none %}{{ return(none) }}{% endif %}
+    {#- logs written before the fingerprint existed: upgrade in place (null = unknown code) -#}
+    {% do run_query("alter table meta.build_log add column if not exists fingerprint varchar") %}
     {% set rows = run_query(
-        "select cast(as_of as varchar), params, cast(watermark as varchar) from meta.build_log "
-        ~ "order by built_at desc limit 1").rows %}
+        "select cast(as_of as varchar), params, cast(watermark as varchar), fingerprint "
+        ~ "from meta.build_log order by built_at desc limit 1").rows %}
     {% if rows | length == 0 %}{{ return(none) }}{% endif %}
-    {{ return({'as_of': rows[0][0], 'params': rows[0][1], 'watermark': rows[0][2]}) }}
+    {{ return({'as_of': rows[0][0], 'params': rows[0][1], 'watermark': rows[0][2],
+               'fingerprint': rows[0][3]}) }}
 {% endmacro %}
 
 
-{#- True when this model may be built incrementally from the previous build. -#}
-{% macro opskpi_incremental() %}
+{#- True when rows of the previous build can be kept: the model exists, and the previous
+    build used the same business-rule vars and the same model code. -#}
+{% macro opskpi_can_reuse_previous_build() %}
     {% if not is_incremental() %}{{ return(false) }}{% endif %}
     {% set previous = opskpi_previous_build() %}
-    {% if previous is none or previous['params'] != opskpi_params() %}{{ return(false) }}{% endif %}
-    {#- naive timestamps of every entity depend on the sites' time zones -#}
+    {{ return(previous is not none
+              and previous['params'] == opskpi_params()
+              and previous['fingerprint'] == var('opskpi_fingerprint', 'manual')) }}
+{% endmacro %}
+
+
+{#- True when a fact may be built incrementally: the previous build can be reused and no
+    site's time zone changed (naive timestamps of every entity depend on it). -#}
+{% macro opskpi_incremental() %}
+    {% if not opskpi_can_reuse_previous_build() %}{{ return(false) }}{% endif %}
     {% set sites_changed = run_query(
         "select count(*) from " ~ source('raw', 'sites') ~ " where _loaded_at > "
         ~ opskpi_watermark_literal()).rows[0][0] %}

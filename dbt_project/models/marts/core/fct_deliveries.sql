@@ -51,7 +51,8 @@ select
     freight_cost_usd,
     updated_at,
     source_file,
-    source_row
+    source_row,
+    '{{ invocation_id }}' as dbt_invocation_id
 from {{ ref('int_shipments__localized') }}
 {% if incremental %}
 where shipment_id in (select shipment_id from affected)

@@ -59,7 +59,8 @@ select
     labor_cost_usd,
     updated_at,
     source_file,
-    source_row
+    source_row,
+    '{{ invocation_id }}' as dbt_invocation_id
 from {{ ref('int_timesheets__costed') }}
 {% if incremental %}
 where entry_id in (select entry_id from affected)

@@ -45,7 +45,8 @@ select
     coalesce(fulfilment.qty_delivered, 0) >= order_lines.ordered_qty as is_in_full,
     order_lines.updated_at,
     order_lines.source_file,
-    order_lines.source_row
+    order_lines.source_row,
+    '{{ invocation_id }}' as dbt_invocation_id
 from {{ ref('stg_erp__order_lines') }} as order_lines
 left join sites on sites.site_id = order_lines.site_id
 left join fulfilment

@@ -61,7 +61,8 @@ select
     invoice_category,
     updated_at,
     source_file,
-    source_row
+    source_row,
+    '{{ invocation_id }}' as dbt_invocation_id
 from {{ ref('int_invoice_lines__three_way_match') }}
 {% if incremental %}
 where (invoice_id, invoice_line) in (select invoice_id, invoice_line from affected)

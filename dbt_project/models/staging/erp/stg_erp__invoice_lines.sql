@@ -5,7 +5,7 @@
 with surviving as (
     {{ surviving_version(
         source('raw', 'invoice_lines'), ['invoice_id', 'invoice_line'], has_updated_at=true,
-        where=opskpi_key_in_delta('invoice_lines', ['invoice_id', 'invoice_line']) if is_incremental() else none) }}
+        where=opskpi_key_in_delta('invoice_lines', ['invoice_id', 'invoice_line']) if opskpi_can_reuse_previous_build() else none) }}
 )
 
 select

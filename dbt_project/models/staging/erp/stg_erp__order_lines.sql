@@ -5,7 +5,7 @@
 with surviving as (
     {{ surviving_version(
         source('raw', 'order_lines'), ['order_id', 'line_number'], has_updated_at=true,
-        where=opskpi_key_in_delta('order_lines', ['order_id', 'line_number']) if is_incremental() else none) }}
+        where=opskpi_key_in_delta('order_lines', ['order_id', 'line_number']) if opskpi_can_reuse_previous_build() else none) }}
 )
 
 select

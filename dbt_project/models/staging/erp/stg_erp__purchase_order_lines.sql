@@ -5,7 +5,7 @@
 with surviving as (
     {{ surviving_version(
         source('raw', 'purchase_order_lines'), ['po_id', 'po_line'], has_updated_at=true,
-        where=opskpi_key_in_delta('purchase_order_lines', ['po_id', 'po_line']) if is_incremental() else none) }}
+        where=opskpi_key_in_delta('purchase_order_lines', ['po_id', 'po_line']) if opskpi_can_reuse_previous_build() else none) }}
 )
 
 select

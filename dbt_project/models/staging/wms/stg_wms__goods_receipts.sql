@@ -5,7 +5,7 @@
 with surviving as (
     {{ surviving_version(
         source('raw', 'goods_receipts'), ['receipt_id'], has_updated_at=true,
-        where=opskpi_key_in_delta('goods_receipts', ['receipt_id']) if is_incremental() else none) }}
+        where=opskpi_key_in_delta('goods_receipts', ['receipt_id']) if opskpi_can_reuse_previous_build() else none) }}
 )
 
 select

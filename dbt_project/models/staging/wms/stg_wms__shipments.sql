@@ -5,7 +5,7 @@
 with surviving as (
     {{ surviving_version(
         source('raw', 'shipments'), ['shipment_id'], has_updated_at=true,
-        where=opskpi_key_in_delta('shipments', ['shipment_id']) if is_incremental() else none) }}
+        where=opskpi_key_in_delta('shipments', ['shipment_id']) if opskpi_can_reuse_previous_build() else none) }}
 )
 
 select
