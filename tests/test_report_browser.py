@@ -1,0 +1,404 @@
+"""The HTML report in a real browser: headless Debian Chromium, driven over CDP.
+
+A warehouse is built once per session from the conformance exports (as of 2026-03-06),
+its report written (with the dbt docs beside it), and the page loaded in Chromium with
+the DevTools protocol recording every console message, exception, log entry and
+request. The page must render with no error, fetch nothing but itself, and its
+scorecard must show exactly what ``kpi.kpi_site_scorecard_weekly`` holds for the
+latest complete week. A full-page screenshot is saved to ``tests/artifacts/report.png``.
+
+Why a 150-line CDP client over ``websockets`` rather than Playwright or Selenium: it
+needs nothing but the Debian browser and a package already installed with Prefect,
+downloads no browser build, and is tied to no browser version.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+AS_OF = date(2026, 3, 6)
+FIXTURE_EXPORTS = Path(__file__).resolve().parent / "fixtures" / "conformance" / "exports"
+SHARED_EXPORTS = ROOT.parent / "shared" / "conformance" / "exports"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--hide-scrollbars", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+]
+
+pytestmark = pytest.mark.slow
+
+
+# --- a small Chrome DevTools Protocol client ----------------------------------------------
+
+@dataclass
+class Page:
+    """One tab, attached with a flat session; remembers what the page did."""
+
+    browser: Browser
+    session: str
+    console_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def call(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
+        return self.browser.call(method, params, session=self.session, timeout=timeout)
+
+    def open(self, url: str, timeout: float = 60) -> None:
+        """Navigate and wait for the load event."""
+        self.browser.events.clear()
+        result = self.call("Page.navigate", {"url": url})
+        if result.get("errorText"):
+            raise AssertionError(f"navigation to {url} failed: {result['errorText']}")
+        self.browser.wait_for("Page.loadEventFired", self.session, timeout)
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                "awaitPromise": True})
+        if "exceptionDetails" in result:
+            raise AssertionError(f"evaluation failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_until(self, expression: str, timeout: float = 30) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            self.browser.pump(0.25)
+        raise AssertionError(f"timed out waiting for {expression}")
+
+    def screenshot(self, path: Path, width: int = 1400) -> None:
+        """A PNG of the whole page (not only the viewport)."""
+        height = math.ceil(self.call("Page.getLayoutMetrics")["cssContentSize"]["height"])
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        shot = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
+                         timeout=60)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+
+class Browser:
+    """Headless Chromium started with the flags above, spoken to over its websocket."""
+
+    def __init__(self, executable: Path, user_data_dir: Path) -> None:
+        from websockets.sync.client import connect
+
+        user_data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [str(executable), *CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}",
+             "--window-size=1400,1000", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        port_file = user_data_dir / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not (port_file.is_file() and len(port_file.read_text().splitlines()) >= 2):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError("chromium did not open its DevTools port")
+            time.sleep(0.1)
+        port, path = port_file.read_text().splitlines()[:2]
+        self.ws = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=30)
+        self.next_id = 0
+        self.events: list[dict] = []
+        self.pages: dict[str, Page] = {}
+
+    def new_page(self) -> Page:
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        page = self.pages[session] = Page(self, session)
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            page.call(f"{domain}.enable")
+        return page
+
+    def call(self, method: str, params: dict | None = None, session: str | None = None,
+             timeout: float = 30) -> dict:
+        self.next_id += 1
+        message: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        self.ws.send(json.dumps(message))
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._receive(deadline - time.monotonic())
+            if reply is None:
+                raise TimeoutError(f"no reply to {method}")
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    def wait_for(self, event: str, session: str, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in self.events:
+                if e["method"] == event and e.get("sessionId") == session:
+                    return e
+            if self._receive(deadline - time.monotonic()) is None:
+                raise TimeoutError(f"no {event} within {timeout} s")
+
+    def pump(self, seconds: float) -> None:
+        """Process the events that arrive during ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while self._receive(deadline - time.monotonic()) is not None:
+            pass
+
+    def _receive(self, timeout: float) -> dict | None:
+        if timeout <= 0:
+            return None
+        try:
+            message = json.loads(self.ws.recv(timeout=timeout))
+        except TimeoutError:
+            return None
+        if "method" in message:
+            self.events.append(message)
+            self._record(message)
+        return message
+
+    def _record(self, event: dict) -> None:
+        page = self.pages.get(event.get("sessionId", ""))
+        if page is None:
+            return
+        method, params = event["method"], event.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            page.console_errors.append(f"console.{params['type']}: {text}")
+        elif method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            page.console_errors.append(
+                f"exception: {details.get('exception', {}).get('description') or details.get('text')}")
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            entry = params["entry"]
+            page.console_errors.append(f"log ({entry.get('source')}): {entry.get('text')} {entry.get('url')}")
+        elif method == "Network.requestWillBeSent":
+            page.requests.append(params["request"]["url"])
+
+    def close(self) -> None:
+        ws = getattr(self, "ws", None)
+        if ws is not None:
+            with contextlib.suppress(Exception):  # the browser may already be gone
+                self.call("Browser.close", timeout=5)
+            ws.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def external_requests(urls: list[str]) -> list[str]:
+    """Requests that would leave the machine (anything but the files and inline data)."""
+    return [u for u in urls if not u.startswith(("file://", "data:", "about:", "blob:"))]
+
+
+# --- fixtures -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium, installed with apt-get when missing (as on a fresh machine)."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        pytest.skip(f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    run = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
+    if run.returncode != 0:  # a fresh machine may have no package lists yet
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True, text=True, timeout=600)
+        run = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
+    if run.returncode != 0 or not CHROMIUM.exists():
+        pytest.skip(f"could not install chromium with apt-get: {(run.stderr or run.stdout)[-500:]}")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def published_warehouse(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse published from the conformance exports as of 2026-03-06, built once.
+
+    When the suite already builds one (a ``conformance_warehouse`` fixture), a private
+    copy of it is used (published file and working state), so nothing another test does
+    to that warehouse can change what this module compares; otherwise it is refreshed
+    here from the committed fixture or the shared exports.
+    """
+    target = tmp_path_factory.mktemp("published") / "ops.duckdb"
+    try:
+        shared = Path(request.getfixturevalue("conformance_warehouse"))
+    except pytest.FixtureLookupError:
+        shared = None
+    if shared is not None:
+        shutil.copyfile(shared, target)
+        (target.parent / ".ops.state").mkdir()
+        shutil.copyfile(shared.parent / ".ops.state" / "work.duckdb",
+                        target.parent / ".ops.state" / "work.duckdb")
+        return target
+    from flows.refresh import run_refresh
+
+    exports = FIXTURE_EXPORTS if FIXTURE_EXPORTS.is_dir() else SHARED_EXPORTS
+    if not exports.is_dir():
+        pytest.skip(f"no conformance exports at {FIXTURE_EXPORTS} or {SHARED_EXPORTS}")
+    code, message, _ = run_refresh(exports, target, as_of=AS_OF)
+    assert code == 0, message
+    return target
+
+
+@pytest.fixture(scope="session")
+def report(published_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of the published warehouse, with the dbt docs it links to."""
+    from flows.report import generate_dbt_docs, write_report
+
+    out = published_warehouse.parent / "report"
+    work_copy = tmp_path_factory.mktemp("docs") / "work.duckdb"
+    shutil.copyfile(published_warehouse.parent / ".ops.state" / "work.duckdb", work_copy)
+    generate_dbt_docs(work_copy, AS_OF, out / "dbt-docs", work_copy.parent / "artifacts")
+    return write_report(published_warehouse, out)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: Path, tmp_path_factory: pytest.TempPathFactory):
+    b = Browser(chromium, tmp_path_factory.mktemp("chromium-profile"))
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def report_page(browser: Browser, report: Path) -> Page:
+    page = browser.new_page()
+    page.call("Emulation.setDeviceMetricsOverride",
+              {"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
+    page.open(report.as_uri())
+    page.wait_until("document.readyState === 'complete'")
+    page.browser.pump(0.5)  # late console messages, if any
+    return page
+
+
+# --- tests --------------------------------------------------------------------------------
+
+def test_report_renders_offline_without_console_errors(report_page: Page) -> None:
+    assert report_page.console_errors == []
+    assert external_requests(report_page.requests) == []
+    assert report_page.requests and report_page.requests[0].startswith("file://")
+    title = report_page.evaluate("document.title")
+    assert title == "Operations KPI report · as of 6 Mar 2026"
+    sections = report_page.evaluate(
+        "[...document.querySelectorAll('main > section')].map(s => s.id)")
+    assert sections == ["scorecard", "trends", "carriers", "vendors", "budget", "quality"]
+    charts = report_page.evaluate("document.querySelectorAll('#trends svg.chart').length")
+    assert charts == 17, "one weekly trend chart per KPI"
+    report_page.screenshot(ARTIFACTS / "report.png")
+    assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+
+
+def _scorecard_rows(warehouse: Path) -> tuple[date, list[tuple]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        week = con.execute(
+            """SELECT max(week_start) FROM kpi.kpi_site_scorecard_weekly
+               WHERE week_start + INTERVAL 6 DAY <= $as_of""", {"as_of": AS_OF}
+        ).fetchone()[0]
+        rows = con.execute(
+            """SELECT kpi, site_id, value, target, direction, status
+               FROM kpi.kpi_site_scorecard_weekly WHERE week_start = $week""", {"week": week}
+        ).fetchall()
+    finally:
+        con.close()
+    return week, rows
+
+
+def _expected_text(kpi: str, value: float) -> str:
+    """The value as an analyst reads it, spelled out independently of the report code."""
+    if kpi.endswith("_rate"):
+        return f"{value * 100:.1f}%"
+    if kpi == "avg_lead_time_days":
+        return f"{value:.2f} days"
+    if kpi == "units_per_labor_hour":
+        return f"{value:.2f} units/h"
+    if kpi.endswith("_per_unit"):
+        return f"${value:,.2f}"
+    raise AssertionError(f"no expected format for {kpi}")
+
+
+def test_scorecard_shows_the_values_in_the_warehouse(report_page: Page, published_warehouse: Path) -> None:
+    week, rows = _scorecard_rows(published_warehouse)
+    assert week == date(2026, 2, 23), "the latest complete ISO week on or before 2026-03-06"
+    assert week + timedelta(days=6) <= AS_OF
+    shown_week = report_page.evaluate("document.getElementById('scorecard-week').dataset.weekStart")
+    assert shown_week == week.isoformat()
+    assert report_page.evaluate("document.getElementById('scorecard-week').textContent") == (
+        "Week 9 · 23 Feb – 1 Mar 2026")
+    cells = report_page.evaluate(
+        """[...document.querySelectorAll('#scorecard-table td.cell[data-status]')].map(td => ({
+               kpi: td.dataset.kpi, site: td.dataset.site, value: JSON.parse(td.dataset.value),
+               target: JSON.parse(td.dataset.target), status: td.dataset.status,
+               cls: td.className, text: td.querySelector('.value').textContent.trim(),
+               targetText: td.querySelector('.target').textContent.trim()}))""")
+    shown = {(c["kpi"], c["site"]): c for c in cells}
+    assert set(shown) == {(kpi, site) for kpi, site, *_ in rows}
+    for kpi, site, value, target, direction, status in rows:
+        cell = shown[(kpi, site)]
+        assert cell["value"] == pytest.approx(value, rel=1e-12), (kpi, site)
+        assert cell["target"] == pytest.approx(target, rel=1e-12), (kpi, site)
+        assert cell["status"] == status and status in cell["cls"].split(), (kpi, site)
+        assert cell["text"] == _expected_text(kpi, value), (kpi, site, cell["text"])
+        sign = "≥" if direction == "higher_is_better" else "≤"
+        assert cell["targetText"] == f"target {sign} {_expected_text(kpi, target)}", (kpi, site)
+    colours = report_page.evaluate(
+        """Object.fromEntries(['green', 'amber', 'red'].map(s => {
+               const td = document.querySelector(`#scorecard-table td.cell.${s}`);
+               return [s, td ? getComputedStyle(td).backgroundColor : null]; }))""")
+    present = {status for *_, status in rows}
+    assert len({colours[s] for s in present}) == len(present), f"statuses look alike: {colours}"
+
+
+def test_report_sections_show_warehouse_rows(report_page: Page, published_warehouse: Path) -> None:
+    con = duckdb.connect(str(published_warehouse), read_only=True)
+    try:
+        carriers = con.execute(
+            "SELECT carrier_id, month_start, on_time_rate FROM kpi.kpi_carrier_monthly").fetchall()
+        quarantined = con.execute(
+            "SELECT entity, file, count(*) FROM audit.quarantine GROUP BY ALL").fetchall()
+        latest_budget = con.execute(
+            "SELECT count(*) FROM kpi.kpi_budget_monthly WHERE month_start = "
+            "(SELECT max(month_start) FROM kpi.kpi_budget_monthly)").fetchone()[0]
+    finally:
+        con.close()
+    shown = report_page.evaluate(
+        """[...document.querySelectorAll('#carrier-table td.rate-cell[data-month]')].map(td =>
+               [td.closest('tr').dataset.carrier, td.dataset.month, JSON.parse(td.dataset.value)])""")
+    assert sorted((c, date.fromisoformat(m), v) for c, m, v in shown) == sorted(carriers)
+    rows = report_page.evaluate(
+        """Object.fromEntries([...document.querySelectorAll('#quarantine tbody tr')].map(tr =>
+               [tr.dataset.entity + '|' + tr.dataset.file, tr.children[2].textContent.trim()]))""")
+    assert rows == {f"{e}|{f}": f"{n:,}" for e, f, n in quarantined}
+    open_budget = report_page.evaluate(
+        "document.querySelectorAll('#budget details[open] tbody tr').length")
+    assert open_budget == latest_budget
+
+
+def test_dbt_docs_are_linked_and_work_offline(browser: Browser, report_page: Page, report: Path) -> None:
+    href = report_page.evaluate(
+        "[...document.querySelectorAll('nav a')].find(a => a.textContent.includes('dbt'))?.href")
+    assert href == (report.parent / "dbt-docs" / "index.html").as_uri()
+    page = browser.new_page()
+    page.open(href + "#!/model/model.opskpi.fct_deliveries")
+    page.wait_until("document.body.innerText.includes('fct_deliveries')", timeout=60)
+    page.evaluate("location.hash = '#!/model/model.opskpi.kpi_daily'")
+    page.wait_until("document.body.innerText.includes('kpi_daily')", timeout=30)
+    page.browser.pump(1.0)
+    assert external_requests(page.requests) == []
+    assert page.console_errors == []
