@@ -42,8 +42,8 @@ def faulty(tmp_path_factory) -> tuple[Path, GenerationReport, duckdb.DuckDBPyCon
 def clean(tmp_path_factory) -> tuple[Path, GenerationReport, duckdb.DuckDBPyConnection]:
     """Six months without faults: every monthly format of the cycle is used."""
     out = tmp_path_factory.mktemp("clean")
-    report = generate_exports(out, seed=11, sites=3, days=170, start=date(2026, 1, 5),
-                              scale=0.5)
+    report = generate_exports(out, seed=11, sites=3, days=155, start=date(2026, 1, 5),
+                              scale=0.4)
     con = _ingest(out, tmp_path_factory.mktemp("db") / "clean.duckdb")
     yield out, report, con
     con.close()

@@ -9,6 +9,7 @@ and a few open writers, whatever the number of sites and days.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from flows.generate.batch import Batch
 from flows.generate.exporter import Exporter
 from flows.generate.faults import Row, write_file_faults
 from flows.generate.report import GenerationReport
-from flows.generate.world import World, build_world
+from flows.generate.world import Site, World, build_world
+
+SiteMonth = Callable[[World, Site, int], "Batch | tuple[Batch, ...]"]
 
 REFERENCE = (
     ("sites", reference.sites),
@@ -30,7 +33,7 @@ REFERENCE = (
     ("budgets", reference.budgets),
 )
 
-DOMAINS = (
+DOMAINS: tuple[tuple[tuple[str, ...], SiteMonth], ...] = (
     (("order_lines", "shipments"), deliveries.site_month),
     (("purchase_order_lines", "goods_receipts", "invoice_lines"), spend.site_month),
     (("timesheets",), labor.site_month),
@@ -82,7 +85,10 @@ def generate_exports(out: Path, *, seed: int = 42, sites: int = 3, days: int = 9
     return report
 
 
-def _domain(world: World, exporter: Exporter, entities: tuple[str, ...], site_month) -> None:
+def _domain(world: World, exporter: Exporter, entities: tuple[str, ...],
+            site_month: SiteMonth) -> None:
+    """Month by month, site group by site group; close each month's files once done
+    (chunks of later months only produce later versions)."""
     for k in range(world.n_months):
         for g in range(0, len(world.sites), SITE_GROUP):
             parts: list[tuple[Batch, ...]] = []

@@ -110,7 +110,7 @@ def _column_faults(entity: Entity) -> list[tuple[str, str, Row]]:
     return out
 
 
-def _rekey(entity: Entity, row: Row, i: int, keep: set[str]) -> Row:
+def _rekey(entity: Entity, row: Row, i: int, keep: set[str], prefix: str = "") -> Row:
     """Give a fault row a key no valid record has (text keys ``Q…``; currency ``Q..``)."""
     out = dict(row)
     for col in entity.columns:
@@ -119,7 +119,7 @@ def _rekey(entity: Entity, row: Row, i: int, keep: set[str]) -> Row:
         if col.currency:
             out[col.name] = "Q" + chr(65 + i // 26 % 26) + chr(65 + i % 26)
         else:
-            out[col.name] = f"Q{i:03d}-{row[col.name]}"
+            out[col.name] = f"{prefix or f'Q{i:03d}'}-{row[col.name]}"
     return out
 
 
@@ -145,7 +145,7 @@ def boundary_row(entity: Entity, base: Row) -> Row | None:
     (binary floating point would see 0.010000000000005 and reject it)."""
     if "amount_matches" not in {r.name for r in entity.rules}:
         return None
-    row = _rekey(entity, base, 999, set())
+    row = _rekey(entity, base, 0, set(), prefix="QOK")
     row.update({"quantity": "10", "unit_price": "12.34", "amount": "123.41",
                 "po_id": None, "po_line": None, "paid_date": None})
     return row
