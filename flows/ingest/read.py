@@ -172,8 +172,10 @@ def _native_to_text(column: str, type_: str) -> str:
         return col
     if t == "DATE":
         return f"strftime({col}, '%Y-%m-%d')"
-    if t.startswith("TIMESTAMP WITH TIME ZONE") or t == "TIMESTAMPTZ":
-        return f"strftime({col}, '%Y-%m-%d %H:%M:%S.%f') || '+00:00'"
+    if t.startswith("TIMESTAMP WITH TIME ZONE") or t.startswith("TIMESTAMPTZ"):
+        # an instant (also TIMESTAMPTZ_NS, e.g. pandas' tz-aware datetime64[ns]),
+        # printed in the session's UTC
+        return f"strftime(CAST({col} AS TIMESTAMPTZ), '%Y-%m-%d %H:%M:%S.%f') || '+00:00'"
     if t.startswith("TIMESTAMP"):
         return (
             f"CASE WHEN CAST({col} AS TIME) = TIME '00:00:00' "
