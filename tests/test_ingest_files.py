@@ -383,6 +383,41 @@ def test_parquet_native_types(wh, exports):
     assert_reasons(quarantine[0]["reason_list"], [("ordered_qty", "-1.0")])
 
 
+def test_parquet_other_native_units_and_zones(wh, exports):
+    """What pandas and other writers produce: nanosecond and millisecond timestamps, a
+    zone-aware column (an instant, whatever its zone), decimals, float32, dictionary
+    strings."""
+    write(exports, "ref/sites.csv", SITES_CSV)
+    table = pa.table({
+        "entry_id": pa.array(["T1", "T2"]).dictionary_encode(),
+        "employee_id": pa.array(["E1", "E1"], pa.large_string()),
+        "site_id": ["S1", "S1"],
+        "clock_in": pa.array([dt.datetime(2026, 1, 5, 8, 0, 0, 123000), dt.datetime(2026, 1, 5)],
+                             pa.timestamp("ns")),  # naive: Chicago wall clock
+        "clock_out": pa.array([dt.datetime(2026, 1, 5, 16, 0)] * 2, pa.timestamp("ms")),
+        "break_minutes": pa.array([Decimal("30.50"), None], pa.decimal128(10, 2)),
+        "activity": ["Picking", None],
+        "updated_at": pa.array([dt.datetime(2026, 1, 5, 23, 0, tzinfo=dt.UTC)] * 2,
+                               pa.timestamp("ns", tz="Europe/Berlin")),
+    })
+    (exports / "hr").mkdir()
+    pq.write_table(table, exports / "hr/timesheets.parquet")
+    pq.write_table(pa.table({"carrier_id": ["C1"], "on_time_target": pa.array([0.5], pa.float32()),
+                             "mode": pa.array(["ftl"], pa.string())}),
+                   exports / "hr/carriers.parquet")
+    wh.ingest(exports)
+    manifest = wh.manifest()
+    assert manifest["hr/timesheets.parquet"]["status"] == "loaded", manifest["hr/timesheets.parquet"]
+    assert wh.rows("SELECT entry_id, employee_id, clock_in, clock_out, break_minutes, activity, "
+                   "updated_at FROM raw.timesheets ORDER BY _row") == [
+        ("T1", "E1", utc("2026-01-05T14:00:00.123000+00:00"), utc("2026-01-05T22:00:00+00:00"),
+         Decimal("30.5"), "picking", utc("2026-01-05T23:00:00+00:00")),
+        ("T2", "E1", utc("2026-01-05T06:00:00+00:00"), utc("2026-01-05T22:00:00+00:00"),
+         Decimal(0), "other", utc("2026-01-05T23:00:00+00:00")),
+    ]
+    assert carriers(wh, "carrier_id, on_time_target") == [("C1", Decimal("0.5"))]
+
+
 def test_parquet_written_by_duckdb_copy(wh, exports):
     (exports / "tms").mkdir()
     target = str(exports / "tms/carriers.parquet").replace("'", "''")
