@@ -45,7 +45,8 @@ def read_to_table(
     except (duckdb.Error, ValueError, OSError, UnicodeError) as exc:
         raise FileRejected(_first_line(str(exc))) from exc
     except Exception as exc:  # fastexcel raises its own exception types
-        if type(exc).__module__.startswith("fastexcel"):
+        # (defined in its native module '_fastexcel', e.g. _fastexcel.CalamineError)
+        if type(exc).__module__.lstrip("_").startswith("fastexcel"):
             raise FileRejected(f"not a readable XLSX workbook: {_first_line(str(exc))}") from exc
         raise
     columns = [
