@@ -70,6 +70,8 @@ FILE_FAILURES = [
      ["missing required column", "carrier_id"]),
     ("corrupt_parquet", "tms/carriers.parquet", b"PAR1\x00\x01 definitely not parquet PAR1",
      ["parquet|footer|magic"]),
+    ("corrupt_xlsx", "tms/carriers.xlsx", b"PK\x03\x04 not really a zip archive",
+     ["xlsx|zip|workbook"]),
     ("invalid_gzip", "tms/carriers.csv.gz", b"this is not a gzip stream",
      ["gzip"]),
     ("truncated_gzip", "tms/carriers.json.gz",
@@ -127,10 +129,26 @@ def test_unusable_file_is_rejected_whole_and_other_files_load(wh, exports, rel, 
     assert wh.rows("SELECT vendor_id FROM raw.vendors") == [("V1",)]
 
 
-def test_header_only_file_loads_zero_rows(wh, exports):
-    write(exports, "carriers.csv", "carrier_id,carrier_name\n")
+def test_empty_xlsx_sheet_is_rejected(wh, exports):
+    book = xlsxwriter.Workbook(str(exports / "carriers.xlsx"))
+    book.add_worksheet()
+    book.close()
     wh.ingest(exports)
-    m = wh.manifest()["carriers.csv"]
+    m = wh.manifest()["carriers.xlsx"]
+    assert m["status"] == "rejected"
+    assert "carriers.xlsx" in m["reason"] and "header" in m["reason"]
+
+
+@pytest.mark.parametrize("rel", ["carriers.csv", "carriers.xlsx"])
+def test_header_only_file_loads_zero_rows(wh, exports, rel):
+    if rel.endswith(".xlsx"):
+        book = xlsxwriter.Workbook(str(exports / rel))
+        book.add_worksheet().write_row(0, 0, ["carrier_id", "carrier_name"])
+        book.close()
+    else:
+        write(exports, rel, "carrier_id,carrier_name\n")
+    wh.ingest(exports)
+    m = wh.manifest()[rel]
     assert (m["status"], m["rows_read"], m["rows_loaded"], m["rows_quarantined"]) == ("loaded", 0, 0, 0)
 
 
