@@ -1,0 +1,375 @@
+"""The quality gate, end to end: the real GE checkpoint on real (tiny) DuckDB files.
+
+Each warehouse is built by SQL with only the columns the checks read; the KPI marts are
+derived from the facts by SQL, so a clean warehouse reconciles. Every scenario changes
+one thing and asserts exactly which checks fail. GE is imported once for the module;
+each scenario is one checkpoint run, done once (module-scoped cache).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.quality import GateResult, load_checks, run_quality_gate
+from flows.settings import PROJECT_ROOT, Settings
+
+AS_OF = date(2026, 3, 6)
+RUN_ID = "run-1"
+CONFORMANCE_BUILD = Path("/tmp/wh2/.ops.state/work.duckdb")
+
+FACTS = """
+CREATE SCHEMA core; CREATE SCHEMA kpi; CREATE SCHEMA audit;
+
+CREATE TABLE core.fct_deliveries AS SELECT * FROM (VALUES
+  ('S1', 'O1', 1, 'delivered',  10.0, 0.0, 'C1', true, 5.0, 'USD', 5.0,
+   DATE '2026-03-01', DATE '2026-03-02', DATE '2026-03-03', true),
+  ('S2', 'O1', 2, 'delivered',   5.0, 1.0, 'C1', true, 3.0, 'EUR', 3.3,
+   DATE '2026-03-02', DATE '2026-03-05', DATE '2026-03-04', false),
+  ('S3', 'O2', 1, 'in_transit',  4.0, 0.0, 'C2', true, 2.0, 'USD', 2.0,
+   DATE '2026-03-05', NULL,              DATE '2026-03-10', NULL),
+  ('S4', 'O3', 1, 'delivered',   6.0, 0.0, 'C2', true, 4.0, 'USD', 4.0,
+   DATE '2026-02-20', DATE '2026-02-25', DATE '2026-02-26', true),
+  ('S5', 'O3', 2, 'delivered',   2.0, 0.0, 'C1', true, 1.0, 'USD', 1.0,
+   DATE '2026-03-05', DATE '2026-03-08', DATE '2026-03-09', NULL)
+) v(shipment_id, order_id, line_number, status, shipped_qty, damaged_qty, carrier_id,
+    has_known_order_line, freight_cost, currency, freight_cost_usd,
+    shipped_date, delivered_date, due_date, is_on_time);
+
+CREATE TABLE core.fct_order_lines AS SELECT * FROM (VALUES
+  ('O1', 1, 'delivered', 10.0, DATE '2026-02-25', DATE '2026-03-03', true),
+  ('O1', 2, 'delivered',  5.0, DATE '2026-02-25', DATE '2026-03-04', false),
+  ('O2', 1, 'open',       4.0, DATE '2026-03-01', DATE '2026-03-10', false),
+  ('O3', 1, 'closed',     6.0, DATE '2026-02-15', DATE '2026-02-26', true),
+  ('O3', 2, 'shipped',    2.0, DATE '2026-03-01', DATE '2026-03-09', false),
+  ('O4', 1, 'cancelled',  3.0, DATE '2026-02-10', DATE '2026-02-20', false)
+) v(order_id, line_number, status, ordered_qty, order_placed_date, due_date, is_otif);
+
+CREATE TABLE core.fct_spend AS SELECT * FROM (VALUES
+  ('I1', 1, 'P1', 1,    true,  DATE '2026-03-02', 100.0, 'USD', 100.0),
+  ('I1', 2, 'P1', 2,    true,  DATE '2026-03-02',  50.0, 'EUR',  55.0),
+  ('I2', 1, 'P1', 1,    true,  DATE '2026-03-04', -20.0, 'USD', -20.0),
+  ('I3', 1, 'P2', 1,    true,  DATE '2026-03-10',  70.0, 'USD',  70.0)
+) v(invoice_id, invoice_line, po_id, po_line, has_known_po, invoice_date, amount, currency, amount_usd);
+
+CREATE TABLE core.fct_labor AS SELECT * FROM (VALUES
+  ('L1', 'E1', DATE '2026-03-02', 8.0::DOUBLE, 20.0, 'USD', 160.0),
+  ('L2', 'E2', DATE '2026-03-05', 7.5, 18.0, 'EUR', 150.0),
+  ('L3', 'E1', DATE '2026-03-09', 6.0, 20.0, 'USD', 120.0)
+) v(entry_id, employee_id, work_date, hours_worked, hourly_rate, rate_currency, labor_cost_usd);
+
+CREATE TABLE core.fct_po_lines AS SELECT * FROM (VALUES
+  ('P1', 1, 'closed',    10.0, 10.0, TIMESTAMPTZ '2026-02-20 10:00:00+00', DATE '2026-03-01', true),
+  ('P1', 2, 'closed',     5.0,  3.0, TIMESTAMPTZ '2026-02-20 10:00:00+00', DATE '2026-03-02', false),
+  ('P2', 1, 'open',       8.0,  0.0, TIMESTAMPTZ '2026-03-02 09:00:00+00', DATE '2026-03-12', false),
+  ('P3', 1, 'cancelled',  4.0,  0.0, TIMESTAMPTZ '2026-02-10 08:00:00+00', DATE '2026-02-25', false)
+) v(po_id, po_line, status, ordered_qty, qty_accepted, ordered_at, expected_date, is_otif);
+
+CREATE TABLE audit.load_manifest AS SELECT * FROM (VALUES
+  ('wms/shipments_1.csv',   'shipments',   'loaded',       100,  5,    'run-1'),
+  ('erp/order_lines_1.csv', 'order_lines', 'loaded',        80,  0,    'run-1'),
+  ('ref/sites.csv',         'sites',       'loaded',         6,  0,    'run-1'),
+  ('wms/shipments_0.csv',   'shipments',   'loaded',       100, 60,    'run-0'),
+  ('x/customers.csv',       NULL,          'unrecognised', NULL, NULL, 'run-0')
+) v(path, entity, status, rows_read, rows_quarantined, run_id);
+"""
+
+# The marts, derived from the facts exactly as kpis.md defines the reconciled KPIs.
+KPIS = """
+CREATE TABLE kpi.kpi_daily AS
+WITH d AS (
+  SELECT 'spend_usd' AS kpi, invoice_date AS date, sum(amount_usd) AS numerator, NULL AS denominator
+  FROM core.fct_spend WHERE invoice_date <= DATE '2026-03-06' AND amount_usd IS NOT NULL GROUP BY ALL
+  UNION ALL
+  SELECT 'po_coverage_rate', invoice_date, coalesce(sum(amount_usd) FILTER (WHERE has_known_po), 0),
+         sum(amount_usd)
+  FROM core.fct_spend WHERE invoice_date <= DATE '2026-03-06' AND amount_usd IS NOT NULL GROUP BY ALL
+  UNION ALL
+  SELECT 'labor_hours', work_date, sum(hours_worked), NULL
+  FROM core.fct_labor WHERE work_date <= DATE '2026-03-06' GROUP BY ALL
+  UNION ALL
+  SELECT 'on_time_delivery_rate', delivered_date, count(*) FILTER (WHERE is_on_time), count(*)
+  FROM core.fct_deliveries
+  WHERE status = 'delivered' AND delivered_date <= DATE '2026-03-06' AND due_date IS NOT NULL GROUP BY ALL
+  UNION ALL
+  SELECT 'otif_rate', due_date, count(*) FILTER (WHERE is_otif), count(*)
+  FROM core.fct_order_lines WHERE status <> 'cancelled' AND due_date <= DATE '2026-03-06' GROUP BY ALL
+  UNION ALL
+  SELECT 'supplier_otif_rate', expected_date, count(*) FILTER (WHERE is_otif), count(*)
+  FROM core.fct_po_lines WHERE status <> 'cancelled' AND expected_date <= DATE '2026-03-06' GROUP BY ALL
+)
+SELECT kpi, 'S01' AS site_id, date, numerator::DOUBLE AS numerator, denominator::DOUBLE AS denominator,
+       CASE WHEN denominator IS NULL THEN numerator WHEN denominator = 0 THEN NULL
+            ELSE numerator / denominator END::DOUBLE AS value
+FROM d;
+
+CREATE MACRO rollup(period) AS TABLE
+  WITH s AS (SELECT kpi, site_id, date_trunc(period, date)::DATE AS p,
+                    sum(numerator) AS numerator, sum(denominator) AS denominator
+             FROM kpi.kpi_daily GROUP BY ALL),
+       a AS (SELECT kpi, 'ALL' AS site_id, p, sum(numerator) AS numerator, sum(denominator) AS denominator
+             FROM s GROUP BY ALL)
+  SELECT *, CASE WHEN denominator IS NULL THEN numerator WHEN denominator = 0 THEN NULL
+                 ELSE numerator / denominator END AS value
+  FROM (SELECT * FROM s UNION ALL SELECT * FROM a);
+CREATE TABLE kpi.kpi_weekly AS
+  SELECT kpi, site_id, p AS week_start, numerator, denominator, value FROM rollup('week');
+CREATE TABLE kpi.kpi_monthly AS
+  SELECT kpi, site_id, p AS month_start, numerator, denominator, value FROM rollup('month');
+
+CREATE TABLE kpi.kpi_carrier_monthly AS
+  SELECT carrier_id, date_trunc('month', delivered_date)::DATE AS month_start,
+         count(*) AS delivered_shipments, count(*) FILTER (WHERE is_on_time) AS on_time_shipments,
+         (count(*) FILTER (WHERE is_on_time) / count(*))::DOUBLE AS on_time_rate
+  FROM core.fct_deliveries
+  WHERE status = 'delivered' AND delivered_date <= DATE '2026-03-06' AND due_date IS NOT NULL
+    AND carrier_id IS NOT NULL
+  GROUP BY ALL;
+CREATE TABLE kpi.kpi_vendor_monthly AS SELECT * FROM (VALUES
+  ('V1', DATE '2026-03-01', 0.5, 1.0), ('V2', DATE '2026-02-01', NULL, 0.0)
+) v(vendor_id, month_start, supplier_otif_rate, three_way_match_rate);
+CREATE TABLE kpi.kpi_budget_monthly AS SELECT * FROM (VALUES
+  ('S01', 'freight', DATE '2026-02-01'), ('S01', 'freight', DATE '2026-03-01')
+) v(site_id, category, month_start);
+CREATE TABLE kpi.kpi_site_scorecard_weekly AS SELECT * FROM (VALUES
+  ('S01', DATE '2026-03-02', 'otif_rate'), ('S01', DATE '2026-02-23', 'otif_rate')
+) v(site_id, week_start, kpi);
+CREATE TABLE kpi.kpi_targets AS SELECT * FROM (VALUES ('otif_rate', '*')) v(kpi, site_id);
+"""
+
+# name -> (SQL before the marts are derived, SQL after)
+SCENARIOS: dict[str, tuple[str, str]] = {
+    "clean": ("", ""),
+    # S3 is in transit: counted by no KPI, so only the key check can notice
+    "duplicate key": ("", "INSERT INTO core.fct_deliveries SELECT * FROM core.fct_deliveries "
+                          "WHERE shipment_id = 'S3'"),
+    "rate 1.2": ("", "UPDATE kpi.kpi_daily SET value = 1.2 "
+                     "WHERE kpi = 'on_time_delivery_rate' AND date = DATE '2026-03-02'"),
+    # L3 is worked after the as-of date: in no KPI yet
+    "hours 25": ("", "UPDATE core.fct_labor SET hours_worked = 25 WHERE entry_id = 'L3'"),
+    "negative qty": ("", "UPDATE core.fct_deliveries SET shipped_qty = -4 WHERE shipment_id = 'S3'"),
+    # a consistent day, week and month for a KPI row dated after the as-of date
+    "kpi date after as-of": ("", """
+        INSERT INTO kpi.kpi_daily VALUES ('damage_rate', 'S01', DATE '2026-03-07', 0, 1, 0);
+        INSERT INTO kpi.kpi_weekly VALUES ('damage_rate', 'S01', DATE '2026-03-02', 0, 1, 0),
+                                          ('damage_rate', 'ALL', DATE '2026-03-02', 0, 1, 0);
+        INSERT INTO kpi.kpi_monthly VALUES ('damage_rate', 'S01', DATE '2026-03-01', 0, 1, 0),
+                                           ('damage_rate', 'ALL', DATE '2026-03-01', 0, 1, 0);"""),
+    # a fact changes after the marts were built: the marts are consistent, the facts not
+    "spend not reconciling": ("", "UPDATE core.fct_spend SET amount_usd = 155 "
+                                  "WHERE invoice_id = 'I1' AND invoice_line = 2"),
+    "quarantine share": ("", "UPDATE audit.load_manifest SET rows_quarantined = 40 "
+                             "WHERE path = 'wms/shipments_1.csv'"),
+    "warnings": ("""
+        UPDATE core.fct_deliveries SET has_known_order_line = false WHERE shipment_id IN ('S3', 'S5');
+        UPDATE core.fct_deliveries SET freight_cost_usd = NULL WHERE shipment_id = 'S2';
+        UPDATE core.fct_spend SET amount_usd = NULL WHERE invoice_id = 'I1' AND invoice_line = 2;
+        UPDATE core.fct_spend SET has_known_po = false WHERE invoice_id = 'I3';
+        -- a credit note without a PO: po_coverage_rate above 1 in its week and month
+        UPDATE core.fct_spend SET po_id = NULL, po_line = NULL, has_known_po = false WHERE invoice_id = 'I2';
+        UPDATE core.fct_labor SET labor_cost_usd = NULL WHERE entry_id = 'L2';
+        INSERT INTO core.fct_labor VALUES ('L4', 'E3', DATE '2026-03-04', 4.0, NULL, NULL, NULL);
+        UPDATE audit.load_manifest SET rows_quarantined = 3 WHERE entity = 'sites';
+        INSERT INTO audit.load_manifest VALUES ('wms/bad.xlsx', 'shipments', 'rejected', NULL, NULL, 'run-1');
+        """, ""),
+    "broken schema": ("", "DROP TABLE kpi.kpi_targets; ALTER TABLE core.fct_labor DROP COLUMN rate_currency"),
+}
+
+
+def build_warehouse(path: Path, before_kpis: str = "", after: str = "") -> Path:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(FACTS)
+        if before_kpis:
+            con.execute(before_kpis)
+        con.execute(KPIS)
+        con.execute("DROP MACRO TABLE rollup")
+        if after:
+            con.execute(after)
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings(expectations_dir=PROJECT_ROOT / "expectations", max_quarantine_share=0.2,
+                    quarantine_min_rows=50, freshness_max_days=7, reconciliation_tolerance=1e-6)
+
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory, settings):
+    """gate(name) -> (GateResult, docs_dir): the scenario's warehouse, checked once."""
+    cache: dict[str, tuple[GateResult, Path]] = {}
+    root = tmp_path_factory.mktemp("gate")
+
+    def run(name: str) -> tuple[GateResult, Path]:
+        if name not in cache:
+            before, after = SCENARIOS[name]
+            folder = root / re.sub(r"\W+", "_", name)
+            folder.mkdir()
+            db = build_warehouse(folder / "build.duckdb", before, after)
+            docs = folder / "docs"
+            cache[name] = (run_quality_gate(db, as_of=AS_OF, run_id=RUN_ID, settings=settings,
+                                            docs_dir=docs), docs)
+        return cache[name]
+
+    return run
+
+
+def failed(result: GateResult, severity: str) -> dict[str, dict]:
+    rows = result.errors if severity == "error" else result.warnings
+    return {r["check"]: r for r in rows}
+
+
+# --- a clean warehouse ------------------------------------------------------------------
+
+def test_clean_warehouse_passes(gate):
+    result, _ = gate("clean")
+    assert not result.blocked, result.reason()
+    assert result.errors == [] and result.warnings == []
+    assert result.reason().startswith("all ") and "error checks passed" in result.reason()
+    by_check = {(r["check"], r["table_name"]): r for r in result.results}
+    assert by_check[("fct_deliveries has rows", "core.fct_deliveries")]["observed"] == "5 rows"
+    assert by_check[("fct_deliveries key not null", "core.fct_deliveries")]["observed"] == "0 of 5 rows"
+    assert by_check[("spend_usd = Σ fct_spend.amount_usd", "kpi.kpi_daily")]["success"]
+
+
+def test_every_result_has_the_audit_columns(gate):
+    from flows.publish import QUALITY_COLUMNS
+
+    result, _ = gate("clean")
+    assert len(result.results) == len(load_checks(PROJECT_ROOT / "expectations"))
+    for r in result.results:
+        assert list(r) == list(QUALITY_COLUMNS)
+        assert r["run_id"] == RUN_ID and r["severity"] in ("error", "warning")
+        assert isinstance(r["success"], bool) and r["observed"] and "\n" not in r["observed"]
+    suites = {r["suite"] for r in result.results}
+    assert suites == {"keys", "ranges", "reconciliation", "timeliness", "load_signals", "volume"}
+
+
+# --- each error check blocks, alone -------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("scenario", "expected", "observed"),
+    [
+        ("duplicate key", {"fct_deliveries key unique"}, "1 repeated keys: (S3) ×2"),
+        ("rate 1.2", {"kpi_daily rate KPI value within [0, 1]", "kpi_daily value = numerator / denominator"},
+         "1 of 14 rows (7.1 %)"),
+        ("hours 25", {"fct_labor hours_worked within [0, 24]"}, "1 of 3 entries (33.3 %)"),
+        ("negative qty", {"fct_deliveries shipped_qty not negative"}, "1 of 5 shipments (20.0 %)"),
+        ("kpi date after as-of", {"kpi_daily date after as-of"}, "1 of 15 rows (6.7 %)"),
+        ("spend not reconciling", {"spend_usd = Σ fct_spend.amount_usd"}, "kpi 135.00 vs facts 235.00"),
+        ("quarantine share", {"quarantine share"}, "shipments 0.40 > 0.20 (40 of 100 rows)"),
+    ],
+)
+def test_error_check_blocks(gate, scenario, expected, observed):
+    result, _ = gate(scenario)
+    errors = failed(result, "error")
+    assert set(errors) == expected, result.reason()
+    assert result.blocked
+    first = sorted(expected)[0]
+    assert errors[first]["observed"] == observed
+    plural = "s" if len(expected) > 1 else ""
+    assert result.reason().startswith(f"{len(expected)} error check{plural} failed: ")
+    for name in expected:
+        assert f"{name} {errors[name]['observed']}" in result.reason()
+    assert "\n" not in result.reason()
+    assert failed(result, "warning") == {}
+
+
+def test_quarantine_of_an_earlier_run_does_not_count(gate):
+    """The clean warehouse's manifest holds run-0 with 60 % quarantined shipments."""
+    result, _ = gate("clean")
+    share = next(r for r in result.results if r["check"] == "quarantine share")
+    assert share["success"] and share["severity"] == "error"
+
+
+# --- warnings are reported with counts, and do not block ------------------------------------
+
+def test_warnings_do_not_block_and_count_exactly(gate):
+    result, _ = gate("warnings")
+    assert not result.blocked, result.reason()
+    assert result.errors == []
+    warnings = {name: r["observed"] for name, r in failed(result, "warning").items()}
+    assert warnings == {
+        "shipments with unknown order lines": "2 of 5 shipments (40.0 %)",
+        "shipments without fx rate for freight": "1 of 5 shipments (20.0 %)",
+        "invoice lines without fx rate": "1 of 4 invoice lines (25.0 %)",
+        "invoice lines citing unknown PO lines": "1 of 4 invoice lines (25.0 %)",
+        "kpi_weekly po_coverage_rate within [0, 1]": "2 of 18 rows (11.1 %)",
+        "kpi_monthly po_coverage_rate within [0, 1]": "2 of 16 rows (12.5 %)",
+        "timesheet entries without fx rate": "1 of 4 entries (25.0 %)",
+        "timesheet entries without pay rate": "1 of 4 entries (25.0 %)",
+        "quarantine share (small entities)": "sites 0.50 > 0.20 (3 of 6 rows)",
+        "files rejected or unrecognised": "wms/bad.xlsx (rejected)",
+    }
+    unknown = failed(result, "warning")["shipments with unknown order lines"]
+    assert "shipment_id=S3" in unknown["details"] and "shipment_id=S5" in unknown["details"]
+    assert result.reason() == f"all {sum(r['severity'] == 'error' for r in result.results)} " \
+                              "error checks passed, 10 warnings"
+
+
+# --- a check that cannot run fails closed ---------------------------------------------------
+
+def test_missing_table_or_column_is_an_error(gate):
+    result, _ = gate("broken schema")
+    errors = failed(result, "error")
+    assert {"kpi_targets key not null", "kpi_targets key unique", "kpi_targets has rows",
+            "timesheet entries without fx rate"} <= set(errors)
+    assert errors["kpi_targets key unique"]["observed"] == (
+        "could not evaluate: table kpi.kpi_targets not found")
+    assert errors["timesheet entries without fx rate"]["observed"].startswith("could not evaluate: ")
+    assert "rate_currency" in errors["timesheet entries without fx rate"]["observed"]
+    assert "declared severity: warning" in errors["timesheet entries without fx rate"]["details"]
+
+
+# --- the conformance build -------------------------------------------------------------------
+
+@pytest.mark.skipif(not CONFORMANCE_BUILD.exists(), reason=f"{CONFORMANCE_BUILD} not built")
+def test_conformance_build_passes(tmp_path, settings):
+    db = tmp_path / "work.duckdb"
+    shutil.copyfile(CONFORMANCE_BUILD, db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        (run_id,) = con.execute(
+            "SELECT run_id FROM audit.load_manifest WHERE status = 'loaded' "
+            "GROUP BY run_id ORDER BY max(loaded_at) DESC LIMIT 1").fetchone()
+    finally:
+        con.close()
+    result = run_quality_gate(db, as_of=date(2026, 3, 6), run_id=run_id, settings=settings,
+                              docs_dir=tmp_path / "docs")
+    assert not result.blocked, result.reason()
+    assert result.errors == []
+    print(f"conformance gate: {result.seconds:.2f} s, {len(result.results)} checks, "
+          f"{len(result.warnings)} warnings: {[w['check'] for w in result.warnings]}")
+
+
+# --- the suite files themselves (no GE) ------------------------------------------------------
+
+def test_suite_files_are_valid():
+    checks = load_checks(PROJECT_ROOT / "expectations")
+    assert len({(c.name, c.table) for c in checks}) == len(checks)
+    assert all(c.severity in ("error", "warning") for c in checks)
+    assert all("{batch}" in c.sql for c in checks if c.kind != "row_count")
+
+
+@pytest.mark.parametrize(
+    ("yml", "message"),
+    [
+        ("checks:\n  - {name: a, table: core.t, rows: 'x > {nope}'}\n", "bad placeholder"),
+        ("checks:\n  - {name: a, table: core.t, rows: x > 1, severity: fatal}\n", "severity"),
+        ("checks:\n  - {name: a, table: t, rows: x > 1}\n", "schema.table"),
+        ("checks:\n  - {name: a, table: core.t, rows: x > 1}\n  - {name: a, table: core.t, rows: x > 2}\n",
+         "defined twice"),
+    ],
+)
+def test_suite_file_mistakes_are_reported(tmp_path, yml, message):
+    (tmp_path / "s.yml").write_text(yml)
+    with pytest.raises(ValueError, match=message):
+        load_checks(tmp_path)
