@@ -548,6 +548,19 @@ def test_site_with_quarantined_zone_or_no_row_is_utc(wh, exports):
         (utc("2026-01-05T08:00:00+00:00"),), (utc("2026-01-05T08:00:00+00:00"),)]
 
 
+def test_the_surviving_sites_row_gives_the_zone(wh, exports):
+    # run 1: S1 in Chicago; run 2: a later sites file moves it to Berlin (greater path wins)
+    write(exports, "ref/a/sites.csv", csv_text([row("sites", site_id="S1", timezone="America/Chicago")]))
+    wh.ingest(exports, "run1")
+    write(exports, "ref/b/sites.csv", csv_text([
+        row("sites", site_id="S1", timezone="Asia/Singapore"),
+        row("sites", site_id="S1", timezone="Europe/Berlin"),  # greater row wins
+    ]))
+    write(exports, "erp/order_lines.csv", csv_text([row("order_lines", order_placed_at="2026-01-05 08:00")]))
+    wh.ingest(exports, "run2")
+    assert wh.rows("SELECT order_placed_at FROM raw.order_lines") == [(utc("2026-01-05T07:00:00+00:00"),)]
+
+
 def test_entities_without_site_id_are_utc(wh, exports):
     write(exports, "sites.csv", SITES)
     write(exports, "vendors.csv", csv_text([row("vendors", updated_at="2026-01-05 08:00")]))
