@@ -68,9 +68,9 @@ CSV_CRLF = FileStyle(crlf=True, ts_zone=(0.0, 1.0, 0.0, 0.0, 0.0), t_sep=1.0, fr
 CSV_BOM = FileStyle(bom=True, header="upper", quote_all=True, ts_zone=MIXED_TS, pad=0.1,
                     extra_column="batch_no")
 JSON_A = FileStyle(ts_zone=MIXED_TS, t_sep=0.5, json_omit_nulls=True, case_mix=0.1)
-JSON_B = FileStyle(ts_zone=(0.2, 0.4, 0.4, 0.0, 0.0), t_sep=1.0, json_numbers=False,
+JSON_B = FileStyle(bom=True, ts_zone=(0.2, 0.4, 0.4, 0.0, 0.0), t_sep=1.0, json_numbers=False,
                    blank_defaults=0.5, header="upper")
-JSON_C = FileStyle(ts_zone=(0.7, 0.0, 0.0, 0.3, 0.0), drop_seconds=0.5, pad=0.05,
+JSON_C = FileStyle(bom=True, ts_zone=(0.7, 0.0, 0.0, 0.3, 0.0), drop_seconds=0.5, pad=0.05,
                    extra_column="_etl_batch", json_omit_nulls=True, blank_defaults=0.3)
 PARQUET_DEC = FileStyle()
 PARQUET_DBL = FileStyle(parquet_num="double")

@@ -87,7 +87,7 @@ class TextWriter(Writer):
                                    compresslevel=6) if self.spec.gz else self._raw)
         self.columns = self.file_columns(names)
         style = self.spec.style
-        if style.bom and self.spec.fmt == "csv":
+        if style.bom:
             self._out.write("\ufeff".encode())
         if self.spec.fmt == "csv":
             heads = [self.header(c) for c in self.columns]
