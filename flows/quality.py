@@ -5,7 +5,8 @@ The checks live in ``expectations/*.yml`` (format: ``expectations/README.md``), 
 them into Great Expectations expectations, one suite and validation definition per
 table, runs them as one checkpoint on the DuckDB file (read-only, SQL inside DuckDB,
 never pandas), and returns one result per check with the columns of
-``audit.quality_results``.
+``audit.quality_results``. It also writes a self-contained HTML report (no network, no
+script) to ``docs_dir/index.html``, with the results as ``docs_dir/results.json``.
 
 Every check is SQL (``UnexpectedRowsExpectation``: the rows a query returns are the
 findings), plus GE's row count per table: GE's column expectations cannot reflect
@@ -17,11 +18,13 @@ Great Expectations takes seconds to import: it is imported inside
 
 from __future__ import annotations
 
+import html
+import json
 import string
 import time
 import warnings
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +254,7 @@ _fmt = _Lenient()
 def run_quality_gate(
     database: Path, *, as_of: date, run_id: str, settings: Settings, docs_dir: Path
 ) -> GateResult:
-    """Run every check on ``database`` (opened read-only). (``docs_dir``: report to come.)
+    """Run every check on ``database`` (opened read-only) and write the HTML report.
 
     The file must not be open for writing by anyone (DuckDB: one writer or many readers).
     """
@@ -275,6 +278,7 @@ def run_quality_gate(
     ]
     gate = GateResult(results=results, sql=queries)
     gate.seconds = round(time.perf_counter() - t0, 3)
+    gate.docs_path = write_report(gate, Path(docs_dir), database=database, as_of=as_of, run_id=run_id)
     return gate
 
 
@@ -425,7 +429,10 @@ def _result(check: Check, outcome: dict, total: int | None, run_id: str, params:
             shown = "; ".join(_fmt.format(check.observed or _plain(row), **{**params, **row})
                               for row in rows[:_SAMPLE_ROWS])
             more = f" (+{int(n) - _SAMPLE_ROWS} more)" if n and int(n) > _SAMPLE_ROWS else ""
-            prefix = f"{n} {check.count_label}: " if check.count_label else ""
+            label = check.count_label
+            if n == 1 and label.endswith("s"):
+                label = label[:-1]  # "1 repeated key"
+            prefix = f"{n} {label}: " if label else ""
             observed = f"{prefix}{shown}{more}"
         details = check.description
     return {**base, "severity": check.severity, "success": success,
@@ -448,3 +455,84 @@ def _samples(rows: list[dict]) -> str:
     return " | ".join(
         ", ".join(f"{k}={_fmt.format_field(v, '')}" for k, v in row.items()) for row in rows[:_SAMPLE_ROWS]
     ) + (" | ..." if len(rows) > _SAMPLE_ROWS else "")
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+_CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem;
+       color: #1d2433; background: #fff; }
+h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
+.verdict { display: inline-block; padding: .15rem .6rem; border-radius: .3rem; color: #fff; }
+.blocked { background: #c0392b; } .passed { background: #1e8449; }
+.meta { color: #5d6778; margin: .2rem 0 1rem; }
+.summary span { margin-right: 1.2rem; }
+table { border-collapse: collapse; width: 100%; margin-top: 1rem; }
+th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid #e3e6ec; }
+th { background: #f4f6f9; position: sticky; top: 0; }
+tr.fail-error td { background: #fdecea; } tr.fail-warning td { background: #fff6e0; }
+.status { font-weight: 600; white-space: nowrap; }
+.ok { color: #1e8449; } .bad { color: #c0392b; } .warn { color: #a86400; }
+td.details { color: #3d4656; max-width: 40rem; }
+details summary { cursor: pointer; color: #2c5fa8; }
+pre { background: #f4f6f9; padding: .5rem; overflow-x: auto; font-size: 12px; }
+"""
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def write_report(gate: GateResult, docs_dir: Path, *, database: Path, as_of: date, run_id: str) -> Path:
+    """``docs_dir/index.html`` (self-contained: inline CSS, no script, no link) and
+    ``docs_dir/results.json``. Returns the HTML path."""
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    esc = html.escape
+    rank = {("error", False): 0, ("warning", False): 1}  # failed errors, then warnings
+    res = gate.results
+    indexed = sorted(range(len(res)), key=lambda i: (rank.get((res[i]["severity"], res[i]["success"]), 2), i))
+    rows = []
+    for i in indexed:
+        r = gate.results[i]
+        if r["success"]:
+            cls, status = "", '<span class="status ok">passed</span>'
+        elif r["severity"] == "error":
+            cls, status = "fail-error", '<span class="status bad">FAILED</span>'
+        else:
+            cls, status = "fail-warning", '<span class="status warn">warning</span>'
+        sql = gate.sql[i] if i < len(gate.sql) else ""
+        sql_html = f"<details><summary>SQL</summary><pre>{esc(sql)}</pre></details>" if sql else ""
+        rows.append(
+            f'<tr class="{cls}"><td>{status}</td><td>{esc(r["severity"])}</td><td>{esc(r["suite"])}</td>'
+            f'<td>{esc(r["check"])}</td><td>{esc(r["table_name"])}</td><td>{esc(r["observed"])}</td>'
+            f'<td class="details">{esc(r["details"] or "")}{sql_html}</td></tr>'
+        )
+    n_pass = sum(1 for r in gate.results if r["success"])
+    verdict = ('<span class="verdict blocked">BLOCKED</span>' if gate.blocked
+               else '<span class="verdict passed">PASSED</span>')
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>opskpi quality gate - run {esc(run_id)}</title>
+<style>{_CSS}</style></head>
+<body>
+<h1>Quality gate {verdict}</h1>
+<p>{esc(gate.reason())}</p>
+<p class="meta">run {esc(run_id)} · as of {as_of.isoformat()} · {esc(str(database))} ·
+generated {generated} in {gate.seconds:.1f} s · Great Expectations checkpoint, SQL in DuckDB</p>
+<p class="summary"><span>{len(gate.results)} checks</span><span class="ok">{n_pass} passed</span>
+<span class="bad">{_n(len(gate.errors), "error")}</span>
+<span class="warn">{_n(len(gate.warnings), "warning")}</span></p>
+<table>
+<thead><tr><th>status</th><th>severity</th><th>suite</th><th>check</th><th>table</th><th>observed</th>
+<th>details</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table>
+</body></html>
+"""
+    target = docs_dir / "index.html"
+    target.write_text(page, encoding="utf-8")
+    (docs_dir / "results.json").write_text(json.dumps(gate.results, indent=1, default=str), encoding="utf-8")
+    return target

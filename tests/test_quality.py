@@ -258,7 +258,7 @@ def test_every_result_has_the_audit_columns(gate):
 @pytest.mark.parametrize(
     ("scenario", "expected", "observed"),
     [
-        ("duplicate key", {"fct_deliveries key unique"}, "1 repeated keys: (S3) ×2"),
+        ("duplicate key", {"fct_deliveries key unique"}, "1 repeated key: (S3) ×2"),
         ("rate 1.2", {"kpi_daily rate KPI value within [0, 1]", "kpi_daily value = numerator / denominator"},
          "1 of 14 rows (7.1 %)"),
         ("hours 25", {"fct_labor hours_worked within [0, 24]"}, "1 of 3 entries (33.3 %)"),
@@ -327,6 +327,23 @@ def test_missing_table_or_column_is_an_error(gate):
     assert errors["timesheet entries without fx rate"]["observed"].startswith("could not evaluate: ")
     assert "rate_currency" in errors["timesheet entries without fx rate"]["observed"]
     assert "declared severity: warning" in errors["timesheet entries without fx rate"]["details"]
+
+
+# --- the report -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scenario", ["clean", "quarantine share"])
+def test_report_is_offline_html(gate, scenario):
+    result, docs = gate(scenario)
+    page = docs / "index.html"
+    assert result.docs_path == page and page.is_file() and (docs / "results.json").is_file()
+    html = page.read_text(encoding="utf-8")
+    assert not re.search(r"https?://", html), "the report must not reference the network"
+    assert not re.search(r"<(script|link|img|iframe)\b|\bsrc=|url\(|@import", html, re.I)
+    assert ("BLOCKED" in html) == result.blocked
+    for r in result.results:
+        assert r["check"].replace("&", "&amp;") in html
+    if result.blocked:
+        assert "shipments 0.40 &gt; 0.20" in html
 
 
 # --- the conformance build -------------------------------------------------------------------
