@@ -8,16 +8,18 @@ the tests check the implementation against the spec, not against itself.
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from flows.db import connect
-from flows.ingest.load import IngestSummary, ingest_exports
+from flows.ingest.load import IngestSummary, ensure_schema, ingest_exports
 
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
 
@@ -177,6 +179,23 @@ def jsonl_text(objects: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(o) + "\n" for o in objects)
 
 
+_TEMPLATE: list[Path] = []
+
+
+def _empty_warehouse_file() -> Path:
+    """A DuckDB file with the raw and audit tables already created, made once per
+    process: copying it is much cheaper than a dozen committed CREATE TABLEs per test
+    (ingest_exports still runs its own idempotent ensure_schema on it)."""
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="opskpi-ingest-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        con = connect(folder / "empty.duckdb")
+        ensure_schema(con)
+        con.close()
+        _TEMPLATE.append(folder / "empty.duckdb")
+    return _TEMPLATE[0]
+
+
 @dataclass
 class Warehouse:
     """A real DuckDB file and the runs of ``ingest_exports`` into it."""
@@ -185,6 +204,8 @@ class Warehouse:
     logs: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not self.path.exists():
+            shutil.copyfile(_empty_warehouse_file(), self.path)
         self.con = connect(self.path)
 
     def ingest(self, exports: Path, run_id: str = "run1") -> IngestSummary:
@@ -234,10 +255,6 @@ class Warehouse:
 def utc(text: str) -> datetime:
     """An instant written as ISO text with an offset, as an aware datetime in UTC."""
     return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def dec(text: str) -> Decimal:
-    return Decimal(text)
 
 
 def assert_reasons(reasons: list[str], expected: list[tuple[str, str | None]]) -> None:
