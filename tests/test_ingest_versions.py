@@ -176,6 +176,16 @@ def test_keys_compare_after_normalisation(wh, exports):
         (date(2026, 1, 1), "EUR", Decimal("1.2"))]
 
 
+def test_nothing_is_deleted_by_omission(wh, exports):
+    write(exports, "tms/carriers_1.csv", csv_text([row("carriers", carrier_id="C1"),
+                                                  row("carriers", carrier_id="C2")]))
+    wh.ingest(exports, "run1")
+    write(exports, "tms/carriers_2.csv", csv_text([row("carriers", carrier_id="C1", mode="ftl")]))
+    wh.ingest(exports, "run2")
+    assert survivors(wh, "carriers", "carrier_id, mode, _file") == [
+        ("C1", "ftl", "tms/carriers_2.csv"), ("C2", "parcel", "tms/carriers_1.csv")]
+
+
 # --- idempotency ------------------------------------------------------------------------
 
 
