@@ -497,3 +497,26 @@ def test_xlsx_native_number_and_date_cells(wh, exports):
     assert_reasons(quarantine[0]["reason_list"], [("unit_price", "n/a")])
     assert_reasons(quarantine[1]["reason_list"], [("ordered_qty", None)])
     assert json.loads(quarantine[0]["raw"])["unit_price"] == "n/a"
+
+
+def test_xlsx_native_numbers_keep_every_digit(tmp_path) -> None:
+    """fastexcel's text rendering keeps ~11 significant digits; native number cells must
+    arrive exactly (123456789.12 keeps its cents), while a text cell in a numeric column
+    still reaches the quarantine."""
+    import xlsxwriter
+
+    from flows.db import connect
+    from flows.ingest.read import read_to_table
+
+    path = tmp_path / "fx_rates.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, ["rate_date", "currency", "usd_per_unit"])
+    sheet.write_row(1, 0, ["2026-01-05", "EUR", 123456789.12])
+    sheet.write_row(2, 0, ["2026-01-06", "EUR", "n/a"])
+    sheet.write_row(3, 0, ["2026-01-07", "EUR", 0.1234567890123])
+    workbook.close()
+    con = connect()
+    read_to_table(con, path, "xlsx", False, "src")
+    values = [r[0] for r in con.execute("SELECT usd_per_unit FROM src ORDER BY _row").fetchall()]
+    assert values == ["123456789.12", "n/a", "0.1234567890123"]

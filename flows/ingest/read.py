@@ -210,28 +210,55 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Non
 
 
 def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """XLSX, first sheet, read twice by fastexcel (Rust calamine → Arrow).
+
+    - as text, so a stray 'n/a' in a numeric column reaches the quarantine instead of
+      becoming null (fastexcel's type guessing would silently null it);
+    - with native types, because the text rendering of a number cell keeps only ~11
+      significant digits (123456789.12 would lose its cents): where the typed read has a
+      value (a real number or date cell), that value wins, rendered exactly.
+    """
     import fastexcel  # imported lazily: only XLSX files need it
     import pyarrow as pa
 
     reader = fastexcel.read_excel(str(path))
-    # Every cell as text: fastexcel's type guessing would turn a stray 'n/a' in a numeric
-    # column into null, silently hiding a bad value from the quarantine.
-    sheet = reader.load_sheet(0, dtypes="string")
-    arrow = sheet.to_arrow()
-    arrow = arrow.append_column("_row", pa.array(range(1, arrow.num_rows + 1), pa.int64()))
-    view = f"_{table}_arrow"
-    con.register(view, arrow)
+    text = reader.load_sheet(0, dtypes="string").to_arrow()
+    typed = reader.load_sheet(0, schema_sample_rows=None).to_arrow()
+    row_numbers = pa.array(range(1, text.num_rows + 1), pa.int64())
+    text = text.append_column("_row", row_numbers)
+    typed = typed.append_column("_row", row_numbers)
+    text_view, typed_view = f"_{table}_text", f"_{table}_typed"
+    con.register(text_view, text)
+    con.register(typed_view, typed)
     try:
-        names = [n for n in arrow.column_names if n != "_row"]
-        any_value = " OR ".join(f"{quote_ident(n)} IS NOT NULL" for n in names) or "true"
-        cols = ", ".join(quote_ident(n) for n in names)
+        native = {
+            name: type_
+            for name, type_, *_ in con.execute(f"DESCRIBE {quote_ident(typed_view)}").fetchall()
+        }
+        names = [n for n in text.column_names if n != "_row"]
+        cells = []
+        for name in names:
+            t = native.get(name, "VARCHAR").upper()
+            col = f"t.{quote_ident(name)}"
+            if t == "VARCHAR" or t == "NULL":
+                cells.append(f"{col} AS {quote_ident(name)}")
+            else:
+                exact = _native_to_text(name, t).replace(quote_ident(name), f"n.{quote_ident(name)}")
+                cells.append(
+                    f"CASE WHEN n.{quote_ident(name)} IS NOT NULL THEN {exact} ELSE {col} END "
+                    f"AS {quote_ident(name)}"
+                )
+        any_value = " OR ".join(f"t.{quote_ident(n)} IS NOT NULL" for n in names) or "true"
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS
-            SELECT _row{", " + cols if cols else ""} FROM {quote_ident(view)}
+            SELECT t._row{", " + ", ".join(cells) if cells else ""}
+            FROM {quote_ident(text_view)} AS t
+            JOIN {quote_ident(typed_view)} AS n ON n._row = t._row
             WHERE {any_value}
-            ORDER BY _row
+            ORDER BY t._row
             """
         )
     finally:
-        con.unregister(view)
+        con.unregister(text_view)
+        con.unregister(typed_view)
