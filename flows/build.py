@@ -115,6 +115,7 @@ def run_dbt_build(
 
     Raises ValueError naming every failed node and its message (prefect-dbt).
     """
+    from dbt_common.events.base_types import EventLevel
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
     project = project_dir or get_settings().dbt_project_dir
@@ -124,7 +125,9 @@ def run_dbt_build(
     os.environ.update(dbt_environment(database))
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     runner = PrefectDbtRunner(
-        settings=PrefectDbtSettings(project_dir=project, profiles_dir=project),
+        # dbt's own level, not derived from Prefect's (PREFECT_LOGGING_LEVEL=WARNING
+        # would map to 'warning', which is not a dbt level)
+        settings=PrefectDbtSettings(project_dir=project, profiles_dir=project, log_level=EventLevel.INFO),
         raise_on_failure=True,
     )
     result = runner.invoke(dbt_args("build", as_of, full_refresh, artifacts_dir))

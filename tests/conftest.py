@@ -80,3 +80,27 @@ def conformance_warehouse(
     )
     assert code == EXIT_PUBLISHED, message
     return warehouse
+
+
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without interpreter teardown once pytest is done (exit status kept).
+
+    DuckDB's bindings print pages of "nanobind: leaked instance" at teardown after dbt or
+    SQLAlchemy ran in the process; it's noise that would bury the test report in CI logs.
+    """
+    import atexit
+    import sys
+
+    if _EXIT_STATUS and not os.environ.get("OPSKPI_TEST_NORMAL_EXIT"):
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[0])
