@@ -217,7 +217,7 @@ def chromium() -> Path:
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         pytest.skip(f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    install = ["apt-get", "install", "-y", "chromium"]  # with its recommended fonts
     run = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
     if run.returncode != 0:  # a fresh machine may have no package lists yet
         subprocess.run(["apt-get", "update"], env=env, capture_output=True, text=True, timeout=600)
