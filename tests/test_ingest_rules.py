@@ -3,6 +3,10 @@
 Every test writes a tiny CSV by hand, runs the real ``ingest_exports`` into a real
 DuckDB file and asserts the exact quarantined rows (file, row number with 1 = first
 data row, reasons naming the column and the value) and the typed values that load.
+
+The cases of a parametrized test are one file each, ingested together in one run (one
+DuckDB file per test function, built on first use): each case asserts on its own file
+only, and the set stays fast.
 """
 
 from __future__ import annotations
@@ -54,12 +58,48 @@ def where(quarantine: list[dict]) -> list[tuple[str, int]]:
     return [(q["file"], q["row_number"]) for q in quarantine]
 
 
+def case_rel(i: int, entity: str) -> str:
+    return f"case{i:02d}/{entity}_test.csv"
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory):
+    """``get(name, {rel: content})``: those files ingested in one run (once per name)."""
+    built: dict[str, Warehouse] = {}
+
+    def get(name: str, files: dict[str, str]) -> Warehouse:
+        if name not in built:
+            root = tmp_path_factory.mktemp(name)
+            for rel, content in files.items():
+                write(root / "exports", rel, content)
+            warehouse = Warehouse(root / "ops.duckdb")
+            summary = warehouse.ingest(root / "exports")
+            assert {f.rel: f.status for f in summary.files} == dict.fromkeys(files, "loaded"), \
+                warehouse.logs
+            built[name] = warehouse
+        return built[name]
+
+    yield get
+    for warehouse in built.values():
+        warehouse.close()
+
+
+def of_file(wh: Warehouse, entity: str, rel: str) -> tuple[list[dict], list[dict]]:
+    """(raw rows, quarantined rows) of one file."""
+    raw = wh.dicts(f"SELECT * FROM raw.{entity} WHERE _file = ? ORDER BY _row", [rel])
+    return raw, [q for q in wh.quarantine(entity) if q["file"] == rel]
+
+
 # --- every entity: a valid row loads -------------------------------------------------
 
 
+VALID_FILES = {f"x/{e}_test.csv": entity_csv(e, row(e)) for e in sorted(BASE_ROWS)}
+
+
 @pytest.mark.parametrize("entity", sorted(BASE_ROWS))
-def test_valid_row_of_every_entity_loads(wh, exports, entity):
-    raw, quarantine = load(wh, exports, entity, row(entity))
+def test_valid_row_of_every_entity_loads(batches, entity):
+    wh = batches("valid", VALID_FILES)
+    raw, quarantine = of_file(wh, entity, f"x/{entity}_test.csv")
     assert quarantine == []
     assert len(raw) == 1
     assert (raw[0]["_file"], raw[0]["_row"], raw[0]["_run_id"]) == (f"x/{entity}_test.csv", 1, "run1")
@@ -69,15 +109,23 @@ def test_valid_row_of_every_entity_loads(wh, exports, entity):
 
 # --- required and key columns ---------------------------------------------------------
 
+def _null_rows(entity: str) -> list[dict]:
+    rows = [row(entity)]
+    for column in [*KEYS[entity], *REQUIRED[entity]]:
+        rows += [row(entity, **{column: None}), row(entity, **{column: "   "})]
+    return rows
+
+
+NULL_FILES = {f"x/{e}_test.csv": entity_csv(e, *_null_rows(e)) for e in sorted(KEYS)}
+
+
 @pytest.mark.parametrize("entity", sorted(KEYS))
-def test_null_key_or_required_column_is_quarantined(wh, exports, entity):
+def test_null_key_or_required_column_is_quarantined(batches, entity):
     """Each key and required column of the entity, null in its own rows: empty, then blanks
     (trimmed, then empty = null)."""
     columns = [*KEYS[entity], *REQUIRED[entity]]
-    rows = [row(entity)]
-    for column in columns:
-        rows += [row(entity, **{column: None}), row(entity, **{column: "   "})]
-    raw, quarantine = load(wh, exports, entity, *rows)
+    rows = _null_rows(entity)
+    raw, quarantine = of_file(batches("nulls", NULL_FILES), entity, f"x/{entity}_test.csv")
     assert where(quarantine) == [(f"x/{entity}_test.csv", n) for n in range(2, len(rows) + 1)]
     for q in quarantine:
         column = columns[(q["row_number"] - 2) // 2]
@@ -124,11 +172,17 @@ BAD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("entity", "column", "value", "kind"), BAD_VALUES,
+BAD_VALUE_FILES = {case_rel(i, e): entity_csv(e, row(e), row(e, **{c: v}))
+                   for i, (e, c, v, _) in enumerate(BAD_VALUES)}
+
+
+@pytest.mark.parametrize(("i", "entity", "column", "value", "kind"),
+                         [(i, *case) for i, case in enumerate(BAD_VALUES)],
                          ids=[f"{e}.{c}={v}" for e, c, v, _ in BAD_VALUES])
-def test_unconvertible_value_is_quarantined(wh, exports, entity, column, value, kind):
-    raw, quarantine = load(wh, exports, entity, row(entity), row(entity, **{column: value}))
-    assert where(quarantine) == [(f"x/{entity}_test.csv", 2)]
+def test_unconvertible_value_is_quarantined(batches, i, entity, column, value, kind):
+    rel = case_rel(i, entity)
+    raw, quarantine = of_file(batches("bad_values", BAD_VALUE_FILES), entity, rel)
+    assert where(quarantine) == [(rel, 2)]
     reasons = quarantine[0]["reason_list"]
     assert_reasons(reasons, [(column, value)])
     assert kind in reasons[0]
@@ -156,10 +210,15 @@ GOOD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("entity", "column", "text", "expected"), GOOD_VALUES,
+GOOD_VALUE_FILES = {case_rel(i, e): entity_csv(e, row(e, **{c: t}))
+                    for i, (e, c, t, _) in enumerate(GOOD_VALUES)}
+
+
+@pytest.mark.parametrize(("i", "entity", "column", "text", "expected"),
+                         [(i, *case) for i, case in enumerate(GOOD_VALUES)],
                          ids=[f"{e}.{c}={t}" for e, c, t, _ in GOOD_VALUES])
-def test_valid_value_loads_typed(wh, exports, entity, column, text, expected):
-    raw, quarantine = load(wh, exports, entity, row(entity, **{column: text}))
+def test_valid_value_loads_typed(batches, i, entity, column, text, expected):
+    raw, quarantine = of_file(batches("good_values", GOOD_VALUE_FILES), entity, case_rel(i, entity))
     assert quarantine == []
     assert raw[0][column] == expected
 
@@ -186,18 +245,26 @@ def _with(entity: str, column: str, value: str, **extra) -> dict:
     return row(entity, **overrides)
 
 
-@pytest.mark.parametrize(("entity", "column"), sorted(ALLOWED), ids=[f"{e}.{c}" for e, c in sorted(ALLOWED)])
-def test_allowed_set_case_insensitive_stored_lower_case(wh, exports, entity, column):
+def _allowed_rows(entity: str, column: str) -> list[dict]:
     allowed, bad = ALLOWED[(entity, column)]
     key = KEYS[entity][0]
     rows = [
         _with(entity, column, f" {v.upper()} " if i % 2 else v.title(), **{key: f"K{i}"})
         for i, v in enumerate(allowed)
     ]
-    rows.append(_with(entity, column, bad.upper(), **{key: "BAD"}))
-    raw, quarantine = load(wh, exports, entity, *rows)
+    return [*rows, _with(entity, column, bad.upper(), **{key: "BAD"})]
+
+
+ALLOWED_FILES = {f"{c}/{e}_test.csv": entity_csv(e, *_allowed_rows(e, c)) for e, c in ALLOWED}
+
+
+@pytest.mark.parametrize(("entity", "column"), sorted(ALLOWED), ids=[f"{e}.{c}" for e, c in sorted(ALLOWED)])
+def test_allowed_set_case_insensitive_stored_lower_case(batches, entity, column):
+    allowed, bad = ALLOWED[(entity, column)]
+    rel = f"{column}/{entity}_test.csv"
+    raw, quarantine = of_file(batches("allowed", ALLOWED_FILES), entity, rel)
     assert [r[column] for r in raw] == list(allowed)
-    assert where(quarantine) == [(f"x/{entity}_test.csv", len(allowed) + 1)]
+    assert where(quarantine) == [(rel, len(allowed) + 1)]
     assert_reasons(quarantine[0]["reason_list"], [(column, bad.upper())])
 
 
@@ -212,15 +279,22 @@ CURRENCY_ENTITIES = ["pay_rates", "fx_rates", "budgets", "shipments", "purchase_
                      "invoice_lines"]
 
 
-@pytest.mark.parametrize("entity", CURRENCY_ENTITIES)
-def test_currency_three_letters_stored_upper_case(wh, exports, entity):
+CURRENCIES = ["eur", " Gbp ", "US$", "EURO", "E1R", "EU", "U S"]
+
+
+def _currency_rows(entity: str) -> list[dict]:
     key = KEYS[entity][0] if entity != "fx_rates" else "rate_date"
     keyval = (lambda i: f"2026-01-0{i + 1}") if entity == "fx_rates" else (lambda i: f"K{i}")
-    values = ["eur", " Gbp ", "US$", "EURO", "E1R", "EU", "U S"]
-    raw, quarantine = load(
-        wh, exports, entity,
-        *[row(entity, currency=v, **{key: keyval(i)}) for i, v in enumerate(values)],
-    )
+    return [row(entity, currency=v, **{key: keyval(i)}) for i, v in enumerate(CURRENCIES)]
+
+
+CURRENCY_FILES = {f"x/{e}_test.csv": entity_csv(e, *_currency_rows(e)) for e in CURRENCY_ENTITIES}
+
+
+@pytest.mark.parametrize("entity", CURRENCY_ENTITIES)
+def test_currency_three_letters_stored_upper_case(batches, entity):
+    values = CURRENCIES
+    raw, quarantine = of_file(batches("currency", CURRENCY_FILES), entity, f"x/{entity}_test.csv")
     assert [r["currency"] for r in raw] == ["EUR", "GBP"]
     assert where(quarantine) == [(f"x/{entity}_test.csv", n) for n in (3, 4, 5, 6, 7)]
     for q, bad in zip(quarantine, values[2:], strict=True):
@@ -281,16 +355,22 @@ BOUNDS = [
 ]
 
 
-@pytest.mark.parametrize(("entity", "column", "value", "loads", "extra", "also"), BOUNDS,
+BOUND_FILES = {case_rel(i, e): entity_csv(e, row(e, **{c: v, **extra}))
+               for i, (e, c, v, _, extra, _) in enumerate(BOUNDS)}
+
+
+@pytest.mark.parametrize(("i", "entity", "column", "value", "loads", "extra", "also"),
+                         [(i, *b) for i, b in enumerate(BOUNDS)],
                          ids=[f"{b[0]}.{b[1]}={b[2]}" for b in BOUNDS])
-def test_bound(wh, exports, entity, column, value, loads, extra, also):
-    raw, quarantine = load(wh, exports, entity, row(entity, **{column: value, **extra}))
+def test_bound(batches, i, entity, column, value, loads, extra, also):
+    rel = case_rel(i, entity)
+    raw, quarantine = of_file(batches("bounds", BOUND_FILES), entity, rel)
     if loads:
         assert quarantine == []
         assert raw[0][column] == Decimal(value)
     else:
         assert raw == []
-        assert where(quarantine) == [(f"x/{entity}_test.csv", 1)]
+        assert where(quarantine) == [(rel, 1)]
         assert_reasons(quarantine[0]["reason_list"], [(column, value)] + [(c, None) for c in also])
 
 
@@ -329,7 +409,7 @@ def test_shipments_delivered_not_before_shipped(wh, exports):
     ])
 
 
-@pytest.mark.parametrize(("status", "delivered_at", "loads"), [
+STATUSES = [
     ("delivered", "2026-01-04T10:00:00Z", True),
     ("delivered", None, False),
     ("in_transit", None, True),
@@ -337,15 +417,20 @@ def test_shipments_delivered_not_before_shipped(wh, exports):
     ("cancelled", None, True),
     ("cancelled", "2026-01-04T10:00:00Z", True),
     ("DELIVERED", "2026-01-04T10:00:00Z", True),
-])
-def test_shipments_delivered_status_iff_delivered_at(wh, exports, status, delivered_at, loads):
-    raw, quarantine = load(wh, exports, "shipments",
-                           row("shipments", status=status, delivered_at=delivered_at))
+]
+STATUS_FILES = {case_rel(i, "shipments"): entity_csv("shipments", row("shipments", status=s, delivered_at=d))
+                for i, (s, d, _) in enumerate(STATUSES)}
+
+
+@pytest.mark.parametrize(("i", "status", "delivered_at", "loads"), [(i, *c) for i, c in enumerate(STATUSES)])
+def test_shipments_delivered_status_iff_delivered_at(batches, i, status, delivered_at, loads):
+    rel = case_rel(i, "shipments")
+    raw, quarantine = of_file(batches("statuses", STATUS_FILES), "shipments", rel)
     if loads:
         assert quarantine == [] and len(raw) == 1
     else:
         assert raw == []
-        assert where(quarantine) == [("x/shipments_test.csv", 1)]
+        assert where(quarantine) == [(rel, 1)]
         assert_reasons(quarantine[0]["reason_list"], [("status", None)])
         assert "delivered_at" in quarantine[0]["reason_list"][0]
 
@@ -388,19 +473,25 @@ AMOUNTS = [
 ]
 
 
-@pytest.mark.parametrize(("quantity", "unit_price", "amount", "loads"), AMOUNTS,
+AMOUNT_FILES = {
+    case_rel(i, "invoice_lines"): entity_csv(
+        "invoice_lines", row("invoice_lines", quantity=q, unit_price=p, amount=a))
+    for i, (q, p, a, _) in enumerate(AMOUNTS)
+}
+
+
+@pytest.mark.parametrize(("i", "quantity", "unit_price", "amount", "loads"),
+                         [(i, *a) for i, a in enumerate(AMOUNTS)],
                          ids=[f"{q}x{p}={a}" for q, p, a, _ in AMOUNTS])
-def test_invoice_amount_matches_quantity_times_price(wh, exports, quantity, unit_price, amount,
-                                                     loads):
-    raw, quarantine = load(wh, exports, "invoice_lines",
-                           row("invoice_lines", quantity=quantity, unit_price=unit_price,
-                               amount=amount))
+def test_invoice_amount_matches_quantity_times_price(batches, i, quantity, unit_price, amount, loads):
+    rel = case_rel(i, "invoice_lines")
+    raw, quarantine = of_file(batches("amounts", AMOUNT_FILES), "invoice_lines", rel)
     if loads:
         assert quarantine == []
         assert raw[0]["amount"] == Decimal(amount)
     else:
         assert raw == []
-        assert where(quarantine) == [("x/invoice_lines_test.csv", 1)]
+        assert where(quarantine) == [(rel, 1)]
         assert_reasons(quarantine[0]["reason_list"], [("amount", None)])
 
 
