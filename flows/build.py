@@ -115,22 +115,20 @@ def run_dbt_build(
 
     Raises ValueError naming every failed node and its message (prefect-dbt).
     """
-    from dbt_common.events.base_types import EventLevel
-    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
-
-    project = project_dir or get_settings().dbt_project_dir
+    settings = get_settings()
+    project = project_dir or settings.dbt_project_dir
     reason = None if full_refresh else needs_full_refresh(database, project)
-    if reason and previous_build(database) is not None:
-        full_refresh = True  # a first build is full anyway; say so only when it matters
+    if reason and previous_build(database) is None:
+        reason = "first build"  # every model is built from scratch anyway
+    elif reason:
+        full_refresh = True
     os.environ.update(dbt_environment(database))
     artifacts_dir.mkdir(parents=True, exist_ok=True)
-    runner = PrefectDbtRunner(
-        # dbt's own level, not derived from Prefect's (PREFECT_LOGGING_LEVEL=WARNING
-        # would map to 'warning', which is not a dbt level)
-        settings=PrefectDbtSettings(project_dir=project, profiles_dir=project, log_level=EventLevel.INFO),
-        raise_on_failure=True,
-    )
-    result = runner.invoke(dbt_args("build", as_of, full_refresh, artifacts_dir))
+    args = dbt_args("build", as_of, full_refresh, artifacts_dir)
+    if settings.dbt_task_per_node:
+        result = _invoke_with_prefect_tasks(project, args)
+    else:
+        result = _invoke_logging_nodes(project, args)
     run = getattr(result, "result", None)
     results = list(getattr(run, "results", []) or [])
     failures = [
@@ -142,3 +140,61 @@ def run_dbt_build(
         nodes=len(results), failures=failures, seconds=float(getattr(run, "elapsed_time", 0.0)),
         full_refresh=full_refresh, full_refresh_reason=reason,
     )
+
+
+def _invoke_with_prefect_tasks(project: Path, args: list[str]):
+    """prefect-dbt's runner: one Prefect task run per dbt node; raises on any failure,
+    naming each failed node and its message."""
+    from dbt_common.events.base_types import EventLevel
+    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+    runner = PrefectDbtRunner(
+        # dbt's own level, not derived from Prefect's (PREFECT_LOGGING_LEVEL=WARNING
+        # would map to 'warning', which is not a dbt level)
+        settings=PrefectDbtSettings(project_dir=project, profiles_dir=project, log_level=EventLevel.INFO),
+        raise_on_failure=True,
+    )
+    return runner.invoke(args)
+
+
+#: dbt events that report one node each (start, result), shown in the run log.
+_NODE_EVENTS = {
+    "LogStartLine", "LogModelResult", "LogTestResult", "LogSeedResult", "LogHookEndLine",
+    "RunResultError", "RunResultFailure", "RunResultWarning", "RunResultErrorNoMessage",
+}
+
+
+def _invoke_logging_nodes(project: Path, args: list[str]):
+    """dbt's own runner in one task; each node's start and result line goes to the Prefect
+    run log as it happens. Raises like prefect-dbt when a node fails."""
+    import logging
+
+    from dbt.cli.main import dbtRunner
+
+    try:
+        from prefect import get_run_logger
+
+        logger = get_run_logger()
+    except Exception:  # outside a flow (e.g. dbt-level tests)
+        logger = logging.getLogger("opskpi.dbt")
+
+    def on_event(event) -> None:
+        if event.info.name in _NODE_EVENTS:
+            level = {"error": logging.ERROR, "warn": logging.WARNING}.get(event.info.level, logging.INFO)
+            logger.log(level, event.info.msg)
+
+    result = dbtRunner(callbacks=[on_event]).invoke(
+        [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--log-level", "none"]
+    )
+    if result.exception is not None:
+        raise ValueError(f"Failed to invoke dbt command '{' '.join(args)}': {result.exception}")
+    failed = [
+        f"{r.node.resource_type.title()} '{r.node.name}' {r.status}: {r.message}"
+        for r in (getattr(result.result, "results", None) or [])
+        if str(r.status) in ("error", "fail", "runtime error")
+    ]
+    if failed:
+        raise ValueError(
+            f"Failures detected during invocation of dbt command '{' '.join(args)}':\n" + "\n".join(failed)
+        )
+    return result

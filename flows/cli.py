@@ -20,6 +20,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+DEMO_EXPORTS = PROJECT_ROOT / "data" / "exports" / "demo"
+
 ExportsOpt = Annotated[
     Path | None, typer.Option("--exports", help="Exports folder (searched recursively).")
 ]
@@ -98,14 +100,16 @@ def _refresh(exports: Path, warehouse: Path, as_of: date | None, full_refresh: b
 @app.command()
 def demo(
     warehouse: WarehouseOpt = None,
-    out: Annotated[Path, typer.Option(help="Where the sample exports are written.")] = (
-        PROJECT_ROOT / "data" / "exports" / "demo"
-    ),
+    out: Annotated[Path, typer.Option(help="Where the sample exports are written.")] = DEMO_EXPORTS,
 ) -> None:
     """Generate the sample exports (3 sites, 90 days) and refresh the warehouse from them."""
+    import shutil
+
     from flows.generate import generate_exports
 
     start, days = date(2026, 1, 5), 90
+    if out == DEMO_EXPORTS and out.exists():
+        shutil.rmtree(out)  # our own demo folder: regenerated from scratch every time
     result = generate_exports(out, seed=42, sites=3, days=days, start=start)
     typer.echo(f"generated {len(result.files)} export files in {out}")
     settings = get_settings(warehouse=warehouse)

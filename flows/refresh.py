@@ -21,6 +21,7 @@ from prefect.runtime import flow_run
 from flows.build import run_dbt_build
 from flows.db import connect
 from flows.ingest.load import ingest_exports
+from flows.notify import notify_unpublished
 from flows.publish import replace_published, write_published_copy
 from flows.settings import Settings, get_settings
 from flows.state import (
@@ -28,9 +29,11 @@ from flows.state import (
     StatePaths,
     append_run,
     commit_build,
+    read_runs,
     refresh_lock,
     start_private_build,
     state_paths,
+    write_quality_results,
 )
 
 EXIT_PUBLISHED, EXIT_FAILED, EXIT_BLOCKED, EXIT_BUSY = 0, 1, 2, 3
@@ -58,6 +61,8 @@ class RunRecord:
     checks_failed: list[str] = field(default_factory=list)
     checks_warned: list[str] = field(default_factory=list)
     prefect_flow_run_id: str | None = None
+    quality_report: str | None = None
+    report: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,10 +107,39 @@ def build(build_db: Path, as_of: date, full_refresh: bool, artifacts_dir: Path) 
     """raw → staging → facts → KPI marts, with dbt's tests and unit tests (one Prefect task
     per dbt node). Not retried: a failing model or test fails the same way twice."""
     result = run_dbt_build(build_db, as_of, full_refresh, artifacts_dir)
-    mode = "full" if result.full_refresh else "incremental"
-    why = f" ({result.full_refresh_reason})" if result.full_refresh_reason and not full_refresh else ""
+    mode = "full" if result.full_refresh or result.full_refresh_reason else "incremental"
+    why = f": {result.full_refresh_reason}" if result.full_refresh_reason and not full_refresh else ""
     get_run_logger().info("dbt build (%s%s): %d nodes in %.1f s", mode, why, result.nodes, result.seconds)
     return {"nodes": result.nodes, "seconds": result.seconds, "full_refresh": result.full_refresh}
+
+
+@task(name="quality gate")
+def check(build_db: Path, record: RunRecord, settings: Settings, paths: StatePaths) -> dict[str, Any]:
+    """Great Expectations suites of expectations/ on the private build (SQL in DuckDB).
+
+    Results are kept in the run history whatever the outcome; an error-level failure
+    blocks publication."""
+    from flows.quality import run_quality_gate
+
+    gate = run_quality_gate(
+        build_db, as_of=record.as_of_date, run_id=record.run_id, settings=settings,
+        docs_dir=paths.root / "quality-reports" / record.run_id,
+    )
+    write_quality_results(paths, record.run_id, gate.results)
+    logger = get_run_logger()
+    for r in gate.warnings:
+        logger.warning("quality warning %s on %s: %s", r["check"], r["table_name"], r["observed"])
+    for r in gate.errors:
+        logger.error("quality ERROR %s on %s: %s", r["check"], r["table_name"], r["observed"])
+    logger.info("quality gate: %d checks, %d errors, %d warnings (%s)",
+                len(gate.results), len(gate.errors), len(gate.warnings), gate.docs_path)
+    return {
+        "blocked": gate.blocked,
+        "reason": gate.reason(),
+        "errors": [f"{r['suite']}.{r['check']}" for r in gate.errors],
+        "warnings": [f"{r['suite']}.{r['check']}" for r in gate.warnings],
+        "docs": str(gate.docs_path),
+    }
 
 
 @task(name="publish", retries=2, retry_delay_seconds=2)
@@ -118,6 +152,27 @@ def publish(paths: StatePaths, record: RunRecord) -> dict[str, int]:
     commit_build(paths)
     get_run_logger().info("published %s (%d tables)", paths.warehouse, len(rows))
     return rows
+
+
+@task(name="report and docs", retries=1, retry_delay_seconds=2)
+def write_report_and_docs(paths: StatePaths, record: RunRecord, quality_docs: str | None) -> str:
+    """After a publish: the KPI report, dbt docs and quality report beside the warehouse.
+
+    dbt docs read the catalog of the (now committed) working database, which nobody else
+    writes while the refresh holds its lock."""
+    import shutil
+
+    from flows.report import write_report
+    from flows.report.build import DBT_DOCS_DIR
+    from flows.report.dbt_docs import generate_dbt_docs
+
+    report_dir = paths.warehouse.parent / "report"
+    generate_dbt_docs(paths.work_db, record.as_of_date, report_dir / DBT_DOCS_DIR, paths.root / "dbt")
+    if quality_docs:
+        shutil.copytree(Path(quality_docs).parent, report_dir / "quality", dirs_exist_ok=True)
+    index = write_report(paths.warehouse, report_dir)
+    get_run_logger().info("report: %s", index)
+    return str(index)
 
 
 # --- the flow ----------------------------------------------------------------------------
@@ -159,6 +214,8 @@ def refresh_flow(
             append_run(paths, record.as_dict())
             logger.info("refresh %s: %s%s", record.run_id, record.outcome,
                         f" ({record.reason})" if record.reason else "")
+            if record.outcome != "published":
+                notify_unpublished(record.as_dict(), settings.notify_command, logger)
     if record.outcome == "blocked":
         raise PublicationBlocked(record.reason)
     return record.as_dict()
@@ -175,7 +232,16 @@ def _run_steps(paths: StatePaths, record: RunRecord, settings: Settings, now: da
     build_db = timed("prepare", prepare_build, paths)
     record.files = timed("ingest", ingest, build_db, Path(record.exports_dir), record.run_id, now)
     timed("build", build, build_db, record.as_of_date, record.full_refresh, paths.root / "dbt")
+    gate = timed("check", check, build_db, record, settings, paths)
+    record.checks_failed, record.checks_warned = gate["errors"], gate["warnings"]
+    record.quality_report = gate["docs"]
+    if gate["blocked"]:
+        raise PublicationBlocked(f"quality gate: {gate['reason']}")
     record.rows_published = timed("publish", publish, paths, record)
+    try:
+        record.report = timed("report", write_report_and_docs, paths, record, gate["docs"])
+    except Exception as exc:  # the warehouse is published; a missing page is not a failed run
+        get_run_logger().warning("report not written: %s", exc)
 
 
 # --- entry point used by the CLI and tests ------------------------------------------------
@@ -201,9 +267,10 @@ def run_refresh(
         ), rec
     exc = state.result(raise_on_failure=False)
     if isinstance(exc, PublicationBlocked):
+        last = (read_runs(paths) or [{}])[-1]
+        where = last.get("quality_report") or f"opskpi status --warehouse {paths.warehouse}"
         return EXIT_BLOCKED, (
-            f"BLOCKED: nothing published, {paths.warehouse} unchanged. {exc} "
-            f"(details: opskpi status --warehouse {paths.warehouse})"
+            f"BLOCKED: nothing published, {paths.warehouse} unchanged. {exc} (details: {where})"
         ), None
     if isinstance(exc, RefreshBusy):
         return EXIT_BUSY, f"BUSY: {exc}", None
