@@ -10,8 +10,8 @@ monthly as (
     select
         carrier_id,
         month_start,
-        count(*) as delivered_shipments,
-        sum(case when is_on_time then 1 else 0 end) as on_time_shipments
+        cast(count(*) as bigint) as delivered_shipments,
+        cast(sum(case when is_on_time then 1 else 0 end) as bigint) as on_time_shipments
     from delivered
     group by carrier_id, month_start
 )

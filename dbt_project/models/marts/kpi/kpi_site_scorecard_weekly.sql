@@ -23,6 +23,16 @@ matched as (
         on site_target.kpi = weekly.kpi and site_target.site_id = weekly.site_id
     left join targets as any_target
         on any_target.kpi = weekly.kpi and any_target.site_id = '*'
+),
+
+-- compared in decimal arithmetic: a value missing the target by exactly 5 % is amber
+decimals as (
+    select
+        matched.*,
+        cast(value as decimal(38, 12)) as v,
+        cast(target as decimal(38, 12)) as t
+    from matched
+    where target is not null
 )
 
 select
@@ -33,11 +43,12 @@ select
     target,
     direction,
     case
-        when direction = 'higher_is_better' and value >= target then 'green'
-        when direction = 'lower_is_better' and value <= target then 'green'
-        when direction = 'higher_is_better' and value >= target - 0.05 * abs(target) then 'amber'
-        when direction = 'lower_is_better' and value <= target + 0.05 * abs(target) then 'amber'
+        when direction = 'higher_is_better' and v >= t then 'green'
+        when direction = 'lower_is_better' and v <= t then 'green'
+        when direction = 'higher_is_better' and v >= t - 0.05 * abs(t) then 'amber'
+        when direction = 'lower_is_better' and v <= t + 0.05 * abs(t) then 'amber'
         else 'red'
-    end as status
-from matched
-where target is not null
+    end as status,
+    -- the week containing the as-of date is scored on the days so far
+    {{ dbt.dateadd('day', 6, 'week_start') }} <= {{ as_of() }} as is_complete_week
+from decimals

@@ -7,8 +7,8 @@ with spend as (
         {{ month_start('invoice_date') }} as month_start,
         sum(amount_usd) as spend_usd,
         sum(price_variance_usd) as price_variance_usd,
-        count(po_id) as invoice_lines_with_po,
-        sum(case when is_three_way_match then 1 else 0 end) as three_way_matched_lines,
+        cast(count(po_id) as bigint) as invoice_lines_with_po,
+        cast(sum(case when is_three_way_match then 1 else 0 end) as bigint) as three_way_matched_lines,
         count(amount_usd) + count(price_variance_usd) + count(po_id) as contributions
     from {{ ref('fct_spend') }}
     where invoice_date <= {{ as_of() }}
@@ -19,8 +19,8 @@ supply as (
     select
         vendor_id,
         {{ month_start('expected_date') }} as month_start,
-        count(*) as po_lines_due,
-        sum(case when is_otif then 1 else 0 end) as po_lines_otif
+        cast(count(*) as bigint) as po_lines_due,
+        cast(sum(case when is_otif then 1 else 0 end) as bigint) as po_lines_otif
     from {{ ref('fct_po_lines') }}
     where status <> 'cancelled' and expected_date <= {{ as_of() }}
     group by vendor_id, {{ month_start('expected_date') }}
