@@ -83,7 +83,10 @@ def write_published_copy(
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM build.{name}")
             rows[f"{schema}.{table}"] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
         con.execute("DETACH build")
-        runs = read_runs(paths) + ([current_run] if current_run else [])
+        runs = read_runs(paths)
+        if current_run:
+            # the publishing run's own record, with the row counts it is publishing
+            runs.append({**current_run, "rows_published": dict(rows)})
         _write_records(con, "audit.runs", RUNS_COLUMNS, runs)
         _write_records(con, "audit.quality_results", QUALITY_COLUMNS, read_quality_results(paths))
         rows["audit.runs"] = len(runs)

@@ -7,6 +7,7 @@ tables must show exactly the expected quarantine, rejections and duplicates.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -51,6 +52,8 @@ def test_audit_tables_match_the_expected_faults(conformance_warehouse: Path, con
     assert con.execute(
         "SELECT count(*) FROM audit.quarantine WHERE row_number < 1 OR reasons = '' OR raw IS NULL"
     ).fetchone()[0] == 0
-    runs = con.execute("SELECT outcome, as_of_date FROM audit.runs").fetchall()
+    runs = con.execute("SELECT outcome, as_of_date, rows_published FROM audit.runs").fetchall()
+    fct_rows = con.execute("SELECT count(*) FROM core.fct_deliveries").fetchone()[0]
     con.close()
-    assert [(o, str(d)) for o, d in runs] == [("published", conformance_meta["as_of"])]
+    assert [(o, str(d)) for o, d, _ in runs] == [("published", conformance_meta["as_of"])]
+    assert json.loads(runs[0][2])["core.fct_deliveries"] == fct_rows == 1735
