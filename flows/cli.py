@@ -120,6 +120,22 @@ def demo(
 
 
 @app.command()
+def status(
+    warehouse: WarehouseOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Last runs, freshness per entity, quarantine, rejected files and failing checks."""
+    from flows.status import read_status, render_status, status_json
+
+    settings = get_settings(warehouse=warehouse)
+    result = read_status(settings.warehouse)
+    if as_json:
+        typer.echo(status_json(result))
+    else:
+        render_status(result)
+
+
+@app.command()
 def report(
     warehouse: WarehouseOpt = None,
     out: Annotated[
