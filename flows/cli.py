@@ -120,6 +120,23 @@ def demo(
 
 
 @app.command()
+def serve(
+    exports: ExportsOpt = None,
+    warehouse: WarehouseOpt = None,
+    cron: Annotated[str | None, typer.Option(help="Cron schedule (default OPSKPI_SCHEDULE_CRON).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="Time zone of the cron (default OPSKPI_SCHEDULE_TIMEZONE).")
+    ] = None,
+) -> None:
+    """Run the refresh on a schedule (starts a local Prefect server unless PREFECT_API_URL is set)."""
+    from flows.serve import serve as serve_flow
+
+    settings = get_settings(exports_dir=exports, warehouse=warehouse)
+    serve_flow(settings.exports_dir, settings.warehouse, cron or settings.schedule_cron,
+               timezone or settings.schedule_timezone)
+
+
+@app.command()
 def status(
     warehouse: WarehouseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,

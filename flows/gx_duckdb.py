@@ -16,14 +16,14 @@ connection string), hence a ``str`` subclass that also has ``.value``.
 ``tests/test_gx_patch.py`` fails when an upgrade makes this unnecessary (an expectation
 works without it, in a fresh process) or breaks it (an expectation fails with it).
 
-Not fixed here, on purpose: GE's column expectations (``ExpectColumnValuesToNotBeNull``
-...) reflect the table's columns first, which fails for tables outside the ``main``
-schema on this stack (SQLAlchemy >= 2.0.45 queries ``pg_catalog.pg_collation``, which
-DuckDB does not have: duckdb_engine#1391, duckdb#22069), and GE's fallback then
-queries the bare table name, i.e. ``main.<table>`` (wrong, silently, if one exists).
-Our suites therefore express
-every check as SQL (``UnexpectedRowsExpectation``), which needs no reflection; the same
-test module notices when reflection starts working.
+Not needed here, but worth knowing: GE's column expectations (``ExpectColumnValuesToNotBeNull``
+...) reflect the table's columns first. Under SQLAlchemy 2.1 that fails for tables
+outside the ``main`` schema (it queries ``pg_catalog.pg_collation``, which DuckDB does
+not have: duckdb_engine#1391, duckdb#22069) and GE's fallback then silently reads
+``main.<table>``. The project pins SQLAlchemy 2.0.x (2.1 also breaks Prefect's
+scheduler), where reflection works; the suites still express every check as SQL
+(``UnexpectedRowsExpectation``) so each one reports exact counts and sample rows the
+same way and needs no reflection. ``tests/test_gx_patch.py`` notices if that regresses.
 """
 
 from __future__ import annotations

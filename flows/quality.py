@@ -9,8 +9,8 @@ never pandas), and returns one result per check with the columns of
 script) to ``docs_dir/index.html``, with the results as ``docs_dir/results.json``.
 
 Every check is SQL (``UnexpectedRowsExpectation``: the rows a query returns are the
-findings), plus GE's row count per table: GE's column expectations cannot reflect
-tables outside DuckDB's ``main`` schema on this stack (see ``flows/gx_duckdb.py``).
+findings), plus GE's row count per table: one uniform way to report exact counts and
+sample rows, independent of SQLAlchemy's table reflection (see ``flows/gx_duckdb.py``).
 
 Great Expectations takes seconds to import: it is imported inside
 :func:`run_quality_gate` only.

@@ -1,0 +1,126 @@
+"""``opskpi serve``: the nightly refresh on a cron schedule, using Prefect's own scheduler.
+
+Prefect's temporary in-process server cannot fire schedules, so without a configured
+``PREFECT_API_URL`` this starts a real local Prefect server (SQLite in the warehouse's
+state folder, listening on 127.0.0.1 only), supervises it while serving, and stops it on
+exit. With ``PREFECT_API_URL`` set, the flow is served against that server instead (for
+production, see README: a shared Prefect server and a worker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from flows.state import state_paths
+
+DEPLOYMENT_NAME = "nightly"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def local_prefect_server(home: Path, timeout: float = 180.0) -> Iterator[str]:
+    """A ``prefect server start`` subprocess on loopback; yields its API URL."""
+    home.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    env = dict(os.environ)
+    env.update({
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": env.get("PREFECT_UI_ENABLED", "false"),
+    })
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(port), "--analytics-off"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_healthy(url, proc, timeout, home / "server.log")
+        yield url
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _die_with_parent() -> None:
+    """In the server's process, before exec: SIGTERM it when its parent dies (Linux), so
+    even a SIGKILLed ``opskpi serve`` leaves no server behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Prefect server exited with {proc.returncode}; see {log}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+            if r.status == 200:
+                return
+        time.sleep(1)
+    raise TimeoutError(f"Prefect server not healthy after {timeout:.0f} s; see {log}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def serve(exports_dir: Path, warehouse: Path, cron: str, timezone: str) -> None:
+    """Serve the refresh flow on ``cron`` (in ``timezone``) until interrupted."""
+    from prefect.schedules import Cron
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.refresh import refresh_flow
+
+    parameters = {"exports_dir": str(Path(exports_dir).resolve()),
+                  "warehouse": str(Path(warehouse).resolve())}
+    schedule = Cron(cron, timezone=timezone)
+
+    def run_served() -> None:
+        refresh_flow.serve(
+            name=DEPLOYMENT_NAME, schedules=[schedule], parameters=parameters,
+            description="opskpi nightly refresh: ingest → build → check → publish",
+            tags=["opskpi"], limit=1, pause_on_shutdown=False,
+        )
+
+    # `kill` / systemd stop send SIGTERM: shut down like Ctrl-C, so the server is stopped
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if os.environ.get("PREFECT_API_URL"):
+        print(f"serving on {os.environ['PREFECT_API_URL']} ({cron}, {timezone})", flush=True)
+        run_served()
+        return
+    home = state_paths(Path(warehouse)).root / "prefect"
+    with local_prefect_server(home) as url:
+        print(f"started a local Prefect server at {url} (data in {home})", flush=True)
+        os.environ["PREFECT_API_URL"] = url  # flow-run subprocesses inherit it
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            print(f"serving the refresh on '{cron}' ({timezone}); Ctrl-C to stop", flush=True)
+            run_served()
