@@ -28,13 +28,8 @@ from tests.ingest_helpers import (
     write,
 )
 
-#: the worked example of ../shared/conformance (or the project's copy of it)
-CONFORMANCE = next(
-    (p for p in (Path("/work/shared/conformance"),
-                 Path(__file__).resolve().parent / "fixtures" / "conformance")
-     if (p / "expected_meta.json").exists()),
-    None,
-)
+#: the project's copy of the worked example of ../shared/conformance
+CONFORMANCE = Path(__file__).resolve().parent / "fixtures" / "conformance"
 
 #: exports.md entities that have an ``updated_at`` column
 WITH_UPDATED_AT = {"vendors", "employees", "order_lines", "shipments", "purchase_order_lines",
@@ -281,8 +276,6 @@ def test_a_changed_file_under_the_same_name_is_a_new_file(wh, exports):
 
 @pytest.fixture(scope="module")
 def conformance(tmp_path_factory):
-    if CONFORMANCE is None:
-        pytest.skip("conformance example not found")
     root = tmp_path_factory.mktemp("conformance_ingest")
     exports = root / "exports"
     shutil.copytree(CONFORMANCE / "exports", exports)

@@ -21,7 +21,6 @@ from flows.settings import PROJECT_ROOT, Settings
 
 AS_OF = date(2026, 3, 6)
 RUN_ID = "run-1"
-CONFORMANCE_BUILD = Path("/tmp/wh2/.ops.state/work.duckdb")
 
 FACTS = """
 CREATE SCHEMA core; CREATE SCHEMA kpi; CREATE SCHEMA audit;
@@ -348,10 +347,10 @@ def test_report_is_offline_html(gate, scenario):
 
 # --- the conformance build -------------------------------------------------------------------
 
-@pytest.mark.skipif(not CONFORMANCE_BUILD.exists(), reason=f"{CONFORMANCE_BUILD} not built")
-def test_conformance_build_passes(tmp_path, settings):
+def test_conformance_build_passes(tmp_path, settings, conformance_warehouse):
+    """The worked example's build (refreshed once per session) passes the gate."""
     db = tmp_path / "work.duckdb"
-    shutil.copyfile(CONFORMANCE_BUILD, db)
+    shutil.copyfile(conformance_warehouse.parent / ".ops.state" / "work.duckdb", db)
     con = duckdb.connect(str(db), read_only=True)
     try:
         (run_id,) = con.execute(

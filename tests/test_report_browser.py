@@ -34,8 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 AS_OF = date(2026, 3, 6)
-FIXTURE_EXPORTS = Path(__file__).resolve().parent / "fixtures" / "conformance" / "exports"
-SHARED_EXPORTS = ROOT.parent / "shared" / "conformance" / "exports"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -228,32 +226,14 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="session")
-def published_warehouse(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse published from the conformance exports as of 2026-03-06, built once.
-
-    When the suite already builds one (a ``conformance_warehouse`` fixture), a private
-    copy of it is used (published file and working state), so nothing another test does
-    to that warehouse can change what this module compares; otherwise it is refreshed
-    here from the committed fixture or the shared exports.
-    """
+def published_warehouse(conformance_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy (published file and working state) of the session's conformance
+    warehouse, so nothing another test does to that one can change what this compares."""
     target = tmp_path_factory.mktemp("published") / "ops.duckdb"
-    try:
-        shared = Path(request.getfixturevalue("conformance_warehouse"))
-    except pytest.FixtureLookupError:
-        shared = None
-    if shared is not None:
-        shutil.copyfile(shared, target)
-        (target.parent / ".ops.state").mkdir()
-        shutil.copyfile(shared.parent / ".ops.state" / "work.duckdb",
-                        target.parent / ".ops.state" / "work.duckdb")
-        return target
-    from flows.refresh import run_refresh
-
-    exports = FIXTURE_EXPORTS if FIXTURE_EXPORTS.is_dir() else SHARED_EXPORTS
-    if not exports.is_dir():
-        pytest.skip(f"no conformance exports at {FIXTURE_EXPORTS} or {SHARED_EXPORTS}")
-    code, message, _ = run_refresh(exports, target, as_of=AS_OF)
-    assert code == 0, message
+    shutil.copyfile(conformance_warehouse, target)
+    (target.parent / ".ops.state").mkdir()
+    shutil.copyfile(conformance_warehouse.parent / ".ops.state" / "work.duckdb",
+                    target.parent / ".ops.state" / "work.duckdb")
     return target
 
 

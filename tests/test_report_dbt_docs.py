@@ -18,37 +18,14 @@ import pytest
 from flows.report.dbt_docs import DbtDocsError, generate_dbt_docs
 
 AS_OF = date(2026, 3, 6)
-SAMPLE_WORK_DB = Path("/tmp/wh2/.ops.state/work.duckdb")
-SHARED_EXPORTS = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance" / "exports"
-FIXTURE_EXPORTS = Path(__file__).resolve().parent / "fixtures" / "conformance" / "exports"
-
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def work_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of a pipeline working database (dbt's models built in it).
-
-    The sample warehouse's (``/tmp/wh2``) when this machine has one; else that of the
-    suite's conformance warehouse (``conformance_warehouse`` fixture) when there is one;
-    else one refreshed here from the conformance exports (about 30 s).
-    """
+def work_database(conformance_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's conformance working database (dbt's models built in it)."""
     copy = tmp_path_factory.mktemp("dbt-docs") / "work.duckdb"
-    if SAMPLE_WORK_DB.is_file():
-        shutil.copyfile(SAMPLE_WORK_DB, copy)
-        return copy
-    try:
-        warehouse = Path(request.getfixturevalue("conformance_warehouse"))
-    except pytest.FixtureLookupError:
-        from flows.refresh import run_refresh
-
-        exports = FIXTURE_EXPORTS if FIXTURE_EXPORTS.is_dir() else SHARED_EXPORTS
-        if not exports.is_dir():
-            pytest.skip("no sample warehouse and no conformance exports to build one")
-        warehouse = tmp_path_factory.mktemp("warehouse") / "ops.duckdb"
-        code, message, _ = run_refresh(exports, warehouse, as_of=AS_OF)
-        assert code == 0, message
-    shutil.copyfile(warehouse.parent / ".ops.state" / "work.duckdb", copy)
+    shutil.copyfile(conformance_warehouse.parent / ".ops.state" / "work.duckdb", copy)
     return copy
 
 
