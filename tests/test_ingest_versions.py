@@ -17,6 +17,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.ingest_helpers import (
@@ -348,3 +349,28 @@ def test_conformance_reingestion_changes_nothing(conformance):
     summary = wh.ingest(exports, "run2")
     assert wh.snapshot() == before
     assert summary.as_dict()["rows_loaded"] == 0
+
+
+def test_a_corrected_file_under_the_same_name_wins_without_updated_at(tmp_path) -> None:
+    """pay_rates has no updated_at: a re-delivered file under the same name ties with the
+    old one on path and row; the later load is the surviving version (dbt staging)."""
+    from datetime import UTC, datetime
+
+    from flows.db import connect
+    from flows.ingest.load import ingest_exports
+    from tests.support.dbt import dbt_build
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    rates = exports / "pay_rates.csv"
+    db = tmp_path / "w.duckdb"
+    for run, (rate, day) in enumerate([("20", 1), ("21.5", 2)]):
+        rates.write_text(f"employee_id,effective_from,hourly_rate,currency\nE1,2026-01-01,{rate},USD\n")
+        con = connect(db)
+        ingest_exports(con, exports, f"run{run}", datetime(2026, 1, day, tzinfo=UTC), log=lambda _m: None)
+        con.close()
+    dbt_build(db, date(2026, 1, 31), tmp_path / "artifacts")
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT hourly_rate FROM staging.stg_hr__pay_rates").fetchall() == [
+        (Decimal("21.5"),)]
+    con.close()

@@ -294,7 +294,8 @@ def _refresh_site_timezones(con: duckdb.DuckDBPyConnection) -> None:
         """
         CREATE OR REPLACE TEMP TABLE opskpi_site_tz AS
         SELECT site_id, timezone FROM raw.sites
-        QUALIFY row_number() OVER (PARTITION BY site_id ORDER BY _file DESC, _row DESC) = 1
+        QUALIFY row_number() OVER (
+            PARTITION BY site_id ORDER BY _file DESC, _row DESC, _loaded_at DESC) = 1
         """
     )
 
