@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flows.atomic import write_text_atomically
+
 
 class RefreshBusy(RuntimeError):
     """Another refresh of the same warehouse holds the lock."""
@@ -172,10 +174,7 @@ def read_runs(paths: StatePaths) -> list[dict[str, Any]]:
 
 def write_quality_results(paths: StatePaths, run_id: str, results: list[dict[str, Any]]) -> None:
     paths.ensure()
-    target = paths.quality_dir / f"{run_id}.json"
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, default=str, indent=1), encoding="utf-8")
-    os.replace(tmp, target)
+    write_text_atomically(paths.quality_dir / f"{run_id}.json", json.dumps(results, default=str, indent=1))
 
 
 def read_quality_results(paths: StatePaths) -> list[dict[str, Any]]:

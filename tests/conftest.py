@@ -82,6 +82,24 @@ def conformance_warehouse(
     return warehouse
 
 
+@pytest.fixture
+def wh(tmp_path: Path):
+    """A fresh DuckDB file with the raw and audit tables, for ingestion tests."""
+    from tests.ingest_helpers import Warehouse
+
+    warehouse = Warehouse(tmp_path / "ops.duckdb")
+    yield warehouse
+    warehouse.close()
+
+
+@pytest.fixture
+def exports(tmp_path: Path) -> Path:
+    """An empty exports folder."""
+    path = tmp_path / "exports"
+    path.mkdir()
+    return path
+
+
 _EXIT_STATUS: list[int] = []
 
 

@@ -33,20 +33,6 @@ from tests.ingest_helpers import (
 )
 
 
-@pytest.fixture
-def wh(tmp_path):
-    warehouse = Warehouse(tmp_path / "ops.duckdb")
-    yield warehouse
-    warehouse.close()
-
-
-@pytest.fixture
-def exports(tmp_path):
-    path = tmp_path / "exports"
-    path.mkdir()
-    return path
-
-
 def statuses(wh: Warehouse) -> dict[str, str]:
     return {path: m["status"] for path, m in wh.manifest().items()}
 

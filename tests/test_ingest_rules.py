@@ -31,20 +31,6 @@ from tests.ingest_helpers import (
 )
 
 
-@pytest.fixture
-def wh(tmp_path):
-    warehouse = Warehouse(tmp_path / "ops.duckdb")
-    yield warehouse
-    warehouse.close()
-
-
-@pytest.fixture
-def exports(tmp_path):
-    path = tmp_path / "exports"
-    path.mkdir()
-    return path
-
-
 def load(wh: Warehouse, exports, entity: str, *rows: dict, rel: str | None = None):
     """Write ``rows`` as one CSV of ``entity``, ingest, return (raw rows, quarantine)."""
     rel = rel or f"x/{entity}_test.csv"

@@ -54,20 +54,6 @@ def survivors(wh: Warehouse, entity: str, columns: str) -> list[tuple]:
     return wh.rows(f"SELECT {columns} FROM ({surviving_sql(entity)}) ORDER BY ALL")
 
 
-@pytest.fixture
-def wh(tmp_path):
-    warehouse = Warehouse(tmp_path / "ops.duckdb")
-    yield warehouse
-    warehouse.close()
-
-
-@pytest.fixture
-def exports(tmp_path):
-    path = tmp_path / "exports"
-    path.mkdir()
-    return path
-
-
 def ol(order_id: str, updated_at: str | None, status: str = "open", line: str = "1") -> dict:
     return row("order_lines", order_id=order_id, line_number=line, updated_at=updated_at,
                status=status)

@@ -9,8 +9,6 @@ regeneration never reads half a page.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from importlib import resources
 from itertools import groupby
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from flows.atomic import write_text_atomically
 from flows.report.catalogue import GROUPS, kpi_info, kpi_order
 from flows.report.charts import site_colors, weekly_chart
 from flows.report.data import ReportData, read_report_data, report_generated_at
@@ -42,17 +41,7 @@ def write_report(warehouse: Path, out_dir: Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     data = read_report_data(warehouse)
     html = render_report(data, dbt_docs=(out / DBT_DOCS_DIR / "index.html").is_file())
-    index = out / "index.html"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".index.", suffix=".html")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, index)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return index
+    return write_text_atomically(out / "index.html", html)
 
 
 def render_report(data: ReportData, dbt_docs: bool = False) -> str:

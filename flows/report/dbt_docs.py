@@ -31,12 +31,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from flows.atomic import write_text_atomically
 from flows.build import dbt_environment
 from flows.settings import get_settings
 
@@ -92,7 +92,7 @@ def generate_dbt_docs(
     if not _TRACKING_OFF.search(html):
         raise DbtDocsError("the docs page would load dbt's usage tracker (usage stats are on)")
     html = _FAVICON.sub(_EMPTY_ICON, html, count=1).replace(_ICON_USE, _ICON_USE_FIXED)
-    return _write_atomically(Path(out_dir) / "index.html", html)
+    return write_text_atomically(Path(out_dir) / "index.html", html)
 
 
 @contextmanager
@@ -114,20 +114,6 @@ def _failures(result) -> str:
     nodes = getattr(getattr(result, "result", None), "results", None) or []
     failed = [f"{r.node.name}: {r.message}" for r in nodes if str(r.status) in ("error", "fail")]
     return "; ".join(failed) or "see the dbt log"
-
-
-def _write_atomically(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 __all__ = ["DbtDocsError", "generate_dbt_docs"]
