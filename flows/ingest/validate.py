@@ -23,34 +23,25 @@ DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 # fastexcel renders a native XLSX date cell as 'YYYY-MM-DD 00:00:00'.
 DATE_RE_XLSX = r"^\d{4}-\d{2}-\d{2}( 00:00:00(\.0+)?)?$"
 MONTH_RE = r"^\d{4}-\d{2}$"
+# YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]][Z|±HH:MM|±HHMM]]: an offset only after a time.
 TS_RE = (
-    r"^(\d{4}-\d{2}-\d{2})"
-    r"(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(\.\d{1,6})?)?)?"
-    r"(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"
+    r"^\d{4}-\d{2}-\d{2}"
+    r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$"
 )
+TS_OFFSET_RE = r"(Z|[+-]\d\d:?\d\d)$"
 CURRENCY_RE = r"^[A-Za-z]{3}$"
 
 #: Session macros used by the generated SQL (created once per connection).
 MACROS = f"""
-CREATE OR REPLACE TEMP MACRO opskpi_ts_local(v) AS TRY_CAST(
-    regexp_extract(v, '{TS_RE}', 1) || ' '
-    || coalesce(nullif(regexp_extract(v, '{TS_RE}', 2), ''), '00') || ':'
-    || coalesce(nullif(regexp_extract(v, '{TS_RE}', 3), ''), '00') || ':'
-    || coalesce(nullif(regexp_extract(v, '{TS_RE}', 4), ''), '00')
-    || regexp_extract(v, '{TS_RE}', 5)
-    AS TIMESTAMP);
-CREATE OR REPLACE TEMP MACRO opskpi_ts_offset_minutes(v) AS (
-    CASE WHEN regexp_extract(v, '{TS_RE}', 6) = 'Z' THEN 0
-         ELSE (CASE WHEN left(regexp_extract(v, '{TS_RE}', 6), 1) = '-' THEN -1 ELSE 1 END)
-              * (CAST(substr(regexp_extract(v, '{TS_RE}', 6), 2, 2) AS INTEGER) * 60
-                 + CAST(right(regexp_extract(v, '{TS_RE}', 6), 2) AS INTEGER))
-    END);
--- An instant: with an offset as written; without one, wall-clock time in zone tz
--- (ICU: an ambiguous time is its second occurrence, a skipped one moves forward).
+-- An instant. The full-match regex has already checked the contract's notation, so
+-- DuckDB's casts only parse: with an offset (Z, ±HH:MM, ±HHMM) as written; without one,
+-- wall-clock time in zone tz (ICU: an ambiguous time is its second occurrence, a skipped
+-- one moves forward by the gap).
 CREATE OR REPLACE TEMP MACRO opskpi_parse_ts(v, tz) AS (
     CASE WHEN v IS NULL OR NOT regexp_full_match(v, '{TS_RE}') THEN NULL
-         WHEN regexp_extract(v, '{TS_RE}', 6) = '' THEN timezone(tz, opskpi_ts_local(v))
-         ELSE timezone('UTC', opskpi_ts_local(v) - to_minutes(opskpi_ts_offset_minutes(v)))
+         WHEN regexp_matches(v, '{TS_OFFSET_RE}') THEN TRY_CAST(v AS TIMESTAMPTZ)
+         ELSE timezone(tz, TRY_CAST(v AS TIMESTAMP))
     END);
 CREATE OR REPLACE TEMP TABLE opskpi_tz_names AS SELECT name FROM pg_timezone_names();
 """
