@@ -155,7 +155,7 @@ BAD_VALUES = [
     ("timesheets", "clock_out", "2026-01-05T16", "timestamp"),
     ("order_lines", "updated_at", "2026-01-02 10:00 +02:00", "timestamp"),
     ("shipments", "updated_at", "2026-01-02Z", "timestamp"),  # an offset needs a time
-    ("shipments", "delivered_at", "2026-01-02+01:00", "timestamp"),
+    ("shipments", "shipped_at", "2026-01-02+01:00", "timestamp"),
     ("purchase_order_lines", "ordered_at", "soon", "timestamp"),
 ]
 
