@@ -66,14 +66,20 @@ class Settings(BaseSettings):
 
     # Quality gate (see expectations/ and flows/quality.py)
     max_quarantine_share: float = Field(
-        default=0.20,
+        default=0.50,
         description="Error (blocks publication) when more than this share of an entity's "
-        "rows read in a run is quarantined.",
+        "rows read in a run is quarantined: the export itself is broken (a wrong date format "
+        "in every row), not a few bad records.",
+    )
+    warn_quarantine_share: float = Field(
+        default=0.05,
+        description="Warning (published, reported) when more than this share of an "
+        "entity's rows read in a run is quarantined.",
     )
     quarantine_min_rows: int = Field(
         default=50,
-        description="Entities with fewer rows read in a run only warn on the quarantine "
-        "share (a 6-row reference file with 3 bad rows is not a broken export).",
+        description="Entities with fewer rows read in a run never block on the quarantine "
+        "share, they warn (a 6-row reference file with 3 bad rows is not a broken export).",
     )
     freshness_max_days: int = Field(
         default=7,

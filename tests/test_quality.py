@@ -305,7 +305,7 @@ def test_warnings_do_not_block_and_count_exactly(gate):
         "kpi_monthly po_coverage_rate within [0, 1]": "2 of 16 rows (12.5 %)",
         "timesheet entries without fx rate": "1 of 4 entries (25.0 %)",
         "timesheet entries without pay rate": "1 of 4 entries (25.0 %)",
-        "quarantine share (small entities)": "sites 0.50 > 0.20 (3 of 6 rows)",
+        "quarantined rows": "sites 0.50 > 0.05 (3 of 6 rows)",
         "files rejected or unrecognised": "wms/bad.xlsx (rejected)",
     }
     unknown = failed(result, "warning")["shipments with unknown order lines"]

@@ -95,13 +95,13 @@ def _runs(site: Path) -> list[dict]:
 def test_blocked_run_leaves_published_file_unchanged(site: Path, cli_env: dict[str, str]) -> None:
     warehouse = site / "wh" / "ops.duckdb"
     before = sha256(warehouse)
-    _add_shipments(site, "2026-01-bad", rows=100, bad=40)  # 40 % quarantined > 20 %
+    _add_shipments(site, "2026-01-bad", rows=100, bad=70)  # 70 % quarantined > 50 %
 
     done = _cli(cli_env, *_refresh_args(site))
 
     assert done.returncode == EXIT_BLOCKED, done.stderr[-3000:]
     assert "BLOCKED: nothing published" in done.stderr
-    assert "quarantine share shipments 0.40 > 0.20" in done.stderr
+    assert "quarantine share shipments 0.70 > 0.50" in done.stderr
     assert sha256(warehouse) == before
     last = _runs(site)[-1]
     assert last["outcome"] == "blocked" and last["checks_failed"]
