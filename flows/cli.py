@@ -50,6 +50,10 @@ def generate(
     days: Annotated[int, typer.Option(help="Number of days.")] = 90,
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2026-01-05",
     faults: Annotated[bool, typer.Option("--faults", help="Inject known faults.")] = False,
+    scale: Annotated[
+        float, typer.Option(help="Volume per site and day (1 = the small demo sample: ~5 order "
+                            "lines, 10 employees per site; 5: 50 sites x 1095 days ~ 14 M rows).")
+    ] = 5.0,
     report: Annotated[
         Path | None, typer.Option(help="Write what was generated/injected as JSON here.")
     ] = None,
@@ -58,7 +62,8 @@ def generate(
     from flows.generate import generate_exports
 
     result = generate_exports(
-        out, seed=seed, sites=sites, days=days, start=_parse_date(start, "--start"), faults=faults
+        out, seed=seed, sites=sites, days=days, start=_parse_date(start, "--start"), faults=faults,
+        scale=scale,
     )
     text = result.to_json()
     if report:
@@ -110,7 +115,7 @@ def demo(
     start, days = date(2026, 1, 5), 90
     if out == DEMO_EXPORTS and out.exists():
         shutil.rmtree(out)  # our own demo folder: regenerated from scratch every time
-    result = generate_exports(out, seed=42, sites=3, days=days, start=start)
+    result = generate_exports(out, seed=42, sites=3, days=days, start=start, scale=1.0)
     typer.echo(f"generated {len(result.files)} export files in {out}")
     settings = get_settings(warehouse=warehouse)
     as_of = start + timedelta(days=days - 1)

@@ -67,12 +67,6 @@ class RunRecord:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @property
-    def exit_code(self) -> int:
-        return {"published": EXIT_PUBLISHED, "blocked": EXIT_BLOCKED}.get(
-            self.outcome, EXIT_FAILED
-        )
-
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
@@ -104,8 +98,9 @@ def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime) -> dic
 
 @task(name="dbt build")
 def build(build_db: Path, as_of: date, full_refresh: bool, artifacts_dir: Path) -> dict[str, Any]:
-    """raw → staging → facts → KPI marts, with dbt's tests and unit tests (one Prefect task
-    per dbt node). Not retried: a failing model or test fails the same way twice."""
+    """raw → staging → facts → KPI marts, with dbt's data tests (each node a Prefect task,
+    or a line of this task's log: OPSKPI_DBT_TASK_PER_NODE). Not retried: a failing model
+    or test fails the same way twice."""
     result = run_dbt_build(build_db, as_of, full_refresh, artifacts_dir)
     mode = "full" if result.full_refresh or result.full_refresh_reason else "incremental"
     why = f": {result.full_refresh_reason}" if result.full_refresh_reason and not full_refresh else ""
