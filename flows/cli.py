@@ -89,7 +89,7 @@ def refresh(
         settings.exports_dir, settings.warehouse,
         _parse_date(as_of, "--as-of") or settings.as_of, full_refresh,
     )
-    typer.echo(message, err=code != 0)
+    _say_last(message, err=code != 0)
     raise typer.Exit(code)
 
 
@@ -120,7 +120,7 @@ def demo(
     settings = get_settings(warehouse=warehouse)
     as_of = start + timedelta(days=days - 1)
     code, message = _refresh(out, settings.warehouse, as_of, False)
-    typer.echo(message, err=code != 0)
+    _say_last(message, err=code != 0)
     raise typer.Exit(code)
 
 
@@ -189,6 +189,14 @@ def query(
         raise typer.Exit(1) from None
 
 
+#: The one line that tells the user the outcome, printed after everything else.
+_LAST_WORDS: list[tuple[str, bool]] = []
+
+
+def _say_last(message: str, err: bool) -> None:
+    _LAST_WORDS.append((message, err))
+
+
 def main() -> None:
     """Console entry point.
 
@@ -210,7 +218,9 @@ def main() -> None:
             typer.echo(f"Error: {exc}", err=True)
         code = getattr(exc, "exit_code", 2)
     code = code if isinstance(code, int) else 0
-    atexit._run_exitfuncs()
+    atexit._run_exitfuncs()  # e.g. Prefect stopping its temporary server, which logs a line
+    for message, err in _LAST_WORDS:
+        typer.echo(message, err=err)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -256,9 +256,11 @@ def run_refresh(
     paths = state_paths(warehouse, state_dir)
     if state.is_completed():
         rec = state.result()
+        report = f"; report: {rec['report']}" if rec.get("report") else ""
         return EXIT_PUBLISHED, (
-            f"published {paths.warehouse} (run {rec['run_id']}, as of {rec['as_of_date']}); "
-            f"open it read-only: duckdb -readonly {paths.warehouse}"
+            f"published {paths.warehouse} (run {rec['run_id']}, as of {rec['as_of_date']}){report}; "
+            f"open it read-only: duckdb -readonly {paths.warehouse}; "
+            f"state: opskpi status --warehouse {paths.warehouse}"
         ), rec
     exc = state.result(raise_on_failure=False)
     if isinstance(exc, PublicationBlocked):
