@@ -6,7 +6,14 @@ them into Great Expectations expectations, one suite and validation definition p
 table, runs them as one checkpoint on the DuckDB file (read-only, SQL inside DuckDB,
 never pandas), and returns one result per check with the columns of
 ``audit.quality_results``. It also writes a self-contained HTML report (no network, no
-script) to ``docs_dir/index.html``, with the results as ``docs_dir/results.json``.
+script) to ``docs_dir/index.html``, with the results as ``docs_dir/results.json``, and
+GE's own Data Docs of the run (expectation suites and validation results) to
+``docs_dir/data-docs/``, linked from that page.
+
+GE 1.24's Data Docs load Bootstrap, jQuery, Font Awesome, Vega ... from CDNs and its logo
+from S3. :func:`make_data_docs_offline` copies the vendored files of ``flows/static/gx/``
+(see its README) into the site and points every page at them by relative paths, so the
+``docs_dir`` folder works offline and can be copied anywhere.
 
 Every check is SQL (``UnexpectedRowsExpectation``: the rows a query returns are the
 findings), plus GE's row count per table: one uniform way to report exact counts and
@@ -20,6 +27,10 @@ from __future__ import annotations
 
 import html
 import json
+import logging
+import os
+import re
+import shutil
 import string
 import time
 import warnings
@@ -27,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -37,6 +49,9 @@ from flows.settings import Settings
 SEVERITIES = ("error", "warning")
 _SAMPLE_ROWS = 3  # findings quoted in `observed` / `details`
 _DATASOURCE = "warehouse"
+DATA_DOCS_DIR = "data-docs"  # GE's Data Docs site, inside docs_dir
+
+logger = logging.getLogger(__name__)
 
 
 # --- the result ----------------------------------------------------------------------------
@@ -48,6 +63,9 @@ class GateResult:
     results: list[dict]
     seconds: float = 0.0
     docs_path: Path | None = None
+    data_docs_path: Path | None = None  # GE's Data Docs index, when they could be built
+    data_docs_error: str = ""
+    data_docs_seconds: float = 0.0  # part of ``seconds``
     sql: list[str] = field(default_factory=list, repr=False)  # per result, for the report
 
     @property
@@ -269,7 +287,8 @@ def run_quality_gate(
     text_params = _text_params(as_of, run_id, settings)
     queries = [_render_sql(c, sql_params) if c.kind != "row_count" else "" for c in checks]
 
-    outcomes, table_rows = _run_checkpoint(database, checks, queries, run_id)
+    docs_dir = Path(docs_dir)
+    outcomes, table_rows, context = _run_checkpoint(database, checks, queries, run_id)
 
     results = [
         {col: r[col] for col in QUALITY_COLUMNS}  # exactly audit.quality_results' columns
@@ -279,16 +298,24 @@ def run_quality_gate(
         )
     ]
     gate = GateResult(results=results, sql=queries)
+    t_docs = time.perf_counter()
+    try:
+        gate.data_docs_path = build_data_docs(context, docs_dir / DATA_DOCS_DIR)
+    except Exception as exc:  # the verdict stands without its rendering; the report says why
+        gate.data_docs_error = _one_line(f"{type(exc).__name__}: {exc}")[:300]
+        logger.warning("Great Expectations Data Docs not built: %s", gate.data_docs_error)
+    gate.data_docs_seconds = round(time.perf_counter() - t_docs, 3)
     gate.seconds = round(time.perf_counter() - t0, 3)
-    gate.docs_path = write_report(gate, Path(docs_dir), database=database, as_of=as_of, run_id=run_id)
+    gate.docs_path = write_report(gate, docs_dir, database=database, as_of=as_of, run_id=run_id)
     return gate
 
 
 def _run_checkpoint(
     database: Path, checks: list[Check], queries: list[str], run_id: str
-) -> tuple[list[dict], dict[str, int]]:
+) -> tuple[list[dict], dict[str, int], Any]:
     """One GE checkpoint. Returns per check {success, observed_value, rows} or {error},
-    and the row count of each table."""
+    the row count of each table, and the (ephemeral) context holding the suites and
+    validation results."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -327,7 +354,8 @@ def _run_checkpoint(
                 for i in idxs:
                     outcomes[i] = {"error": problem}
                 continue
-            suite = context.suites.add(gx.ExpectationSuite(name=f"opskpi {table}"))
+            # named after the table: Data Docs pages are validations/<schema>/<table>/...
+            suite = context.suites.add(gx.ExpectationSuite(name=table))
             counted = False
             for i in idxs:
                 c = checks[i]
@@ -358,7 +386,7 @@ def _run_checkpoint(
             table_rows = {}
     finally:
         _close(datasource)
-    return outcomes, table_rows
+    return outcomes, table_rows, context
 
 
 def _collect(run, checks: list[Check], outcomes: list[dict]) -> dict[str, int]:
@@ -403,6 +431,149 @@ def _close(datasource) -> None:
             engine.dispose()
         except Exception:  # closing is best effort; the process ends soon anyway
             pass
+
+
+# --- GE's Data Docs, offline ---------------------------------------------------------------
+
+_GX_STATIC = Path(__file__).resolve().parent / "static" / "gx"
+_VENDOR = "static/vendor"  # where a site gets its copy of flows/static/gx
+_DATA_DOCS_SITE = "opskpi"
+
+# Every URL that GE 1.24's Data Docs pages load, and its vendored copy (flows/static/gx/README.md).
+_CDN_ASSETS = {
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css":
+        "bootstrap-4.3.1/dist/css/bootstrap.min.css",
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js":
+        "bootstrap-4.3.1/dist/js/bootstrap.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css":
+        "bootstrap-table-1.19.1/dist/bootstrap-table.min.css",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js":
+        "bootstrap-table-1.19.1/dist/bootstrap-table.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/"
+    "bootstrap-table-filter-control.min.js":
+        "bootstrap-table-1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/"
+    "bootstrap-table-filter-control.css":
+        "bootstrap-table-1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css",
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/"
+    "bootstrap-table-filter-control.min.css":
+        "bootstrap-table-1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css":
+        "bootstrap-datepicker-1.9.0/dist/css/bootstrap-datepicker.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js":
+        "bootstrap-datepicker-1.9.0/dist/js/bootstrap-datepicker.min.js",
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css":
+        "bootstrap-dark-1.1.0/dist/css/bootstrap-prefers-dark.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css":
+        "fontawesome-free-6.6.0/css/all.min.css",
+    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery-3.7.1/dist/jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js":
+        "popper.js-1.12.9/dist/umd/popper.min.js",
+    "https://cdn.jsdelivr.net/npm/vega@5": "vega-5.33.1/build/vega.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega-lite-5.23.0/build/vega-lite.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed-6.29.0/build/vega-embed.min.js",
+}
+# GE's logo comes from its S3 bucket (with a timestamp and the context id in the query
+# string); the same image ships in GE's package, which copies it into every site.
+_GX_WEB_ASSETS = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/"
+_LOGO = "static/images/logo-long.png"
+
+_REMOTE = re.compile(r"^(?:https?:)?//", re.I)
+# <script src=...></script> (GE's have no body), <link>, <img>
+_LOADING_TAG = re.compile(r"<script\b[^>]*>\s*</script>|<(?:link|img)\b[^>]*>", re.I)
+_SRC_OR_HREF = re.compile(r'\b(src|href)="([^"]*)"', re.I)
+_SRI_ATTRS = re.compile(r'\s+(?:integrity|crossorigin)="[^"]*"', re.I)
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]*)\1\s*\)""", re.I)
+_EXTERNAL_LINK = re.compile(r"""<a\b[^>]*\bhref=["'](?:https?:)?//[^>]*>(.*?)</a>""", re.I | re.S)
+_NEWSLETTER_FOOTER = re.compile(r"<footer>(?:(?!</footer>).)*?newsletter.*?</footer>\s*", re.I | re.S)
+
+
+def build_data_docs(context, site: Path) -> Path:
+    """Build GE's Data Docs of ``context`` (its suites and validation results) into the
+    folder ``site``, made to work offline. Returns the site's ``index.html``."""
+    if site.exists():
+        shutil.rmtree(site)  # only this run's pages
+    context.add_data_docs_site(_DATA_DOCS_SITE, {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,  # GE's walkthrough and links to its online docs
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    context.build_data_docs(site_names=[_DATA_DOCS_SITE])
+    index = site / "index.html"
+    if not index.is_file():
+        raise FileNotFoundError(f"Great Expectations wrote no {index}")
+    make_data_docs_offline(site)
+    return index
+
+
+def make_data_docs_offline(site: Path) -> None:
+    """Make a built Data Docs site self-contained: copy the vendored assets into
+    ``site/static/vendor/``, rewrite every page to load them (and GE's packaged logo) by
+    relative paths, drop links to the web, and delete GE's static files no page uses."""
+    shutil.copytree(_GX_STATIC, site / _VENDOR, dirs_exist_ok=True)
+    used: set[Path] = set()
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        page.write_text(_offline_page(text, page, site, used), encoding="utf-8")
+    vendor = (site / _VENDOR).resolve()
+    for path in sorted((site / "static").rglob("*"), reverse=True):  # files before their folders
+        resolved = path.resolve()
+        if resolved == vendor or vendor in resolved.parents:
+            continue
+        if path.is_file() and resolved not in used:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _offline_page(text: str, page: Path, site: Path, used: set[Path]) -> str:
+    """One page of the site, loading nothing from the network. ``used`` collects the
+    local files it loads."""
+
+    def relative(target: str) -> str:
+        used.add((site / target).resolve())
+        return quote(os.path.relpath(site / target, page.parent).replace(os.sep, "/"))
+
+    def local(url: str) -> str | None:
+        """The local replacement of a loaded URL (None: drop what loads it)."""
+        if url in _CDN_ASSETS:
+            return relative(f"{_VENDOR}/{_CDN_ASSETS[url]}")
+        if url.startswith(_GX_WEB_ASSETS) and "logo" in url:
+            return relative(_LOGO)
+        if _REMOTE.match(url):
+            logger.warning("Data Docs: dropped %s from %s (not vendored)", url, page.name)
+            return None
+        path, sep, rest = url.partition("static/")
+        if sep and not path.strip("./"):  # ../../static/...: GE miscounts the ../ of some pages
+            return relative("static/" + rest.split("?")[0].split("#")[0])
+        return url
+
+    def tag(match: re.Match) -> str:
+        element = match.group(0)
+        attr = _SRC_OR_HREF.search(element)
+        if not attr:
+            return element
+        url = html.unescape(attr.group(2))
+        new = local(url)
+        if new is None:
+            return ""
+        if new == url:
+            return element
+        element = element[:attr.start(2)] + html.escape(new) + element[attr.end(2):]
+        return _SRI_ATTRS.sub("", element)  # a file:// page cannot make the CORS request SRI needs
+
+    def css_url(match: re.Match) -> str:
+        url = html.unescape(match.group(2))
+        if not _REMOTE.match(url):
+            return match.group(0)
+        new = local(url)
+        return f"url('{new}')" if new else "none"
+
+    text = _NEWSLETTER_FOOTER.sub("", text)
+    text = _LOADING_TAG.sub(tag, text)
+    text = _CSS_URL.sub(css_url, text)
+    return _EXTERNAL_LINK.sub(r"\1", text)  # "Data Docs autogenerated using Great Expectations."
 
 
 # --- one result per check --------------------------------------------------------------------
@@ -478,6 +649,13 @@ tr.fail-error td { background: #fdecea; } tr.fail-warning td { background: #fff6
 td.details { color: #3d4656; max-width: 40rem; }
 details summary { cursor: pointer; color: #2c5fa8; }
 pre { background: #f4f6f9; padding: .5rem; overflow-x: auto; font-size: 12px; }
+.gx-docs { margin: 1rem 0; padding: .7rem 1rem; border: 1px solid #c9d6ea; border-radius: .4rem;
+           background: #f1f6fd; }
+.gx-docs a.button { display: inline-block; margin-right: .8rem; padding: .35rem .8rem; border-radius: .3rem;
+                    background: #2c5fa8; color: #fff; font-weight: 600; text-decoration: none; }
+.gx-docs a.button:hover { background: #214a85; }
+.gx-docs.missing { border-color: #f0c36d; background: #fff6e0; }
+td a { color: inherit; }
 """
 
 
@@ -486,10 +664,12 @@ def _n(count: int, noun: str) -> str:
 
 
 def write_report(gate: GateResult, docs_dir: Path, *, database: Path, as_of: date, run_id: str) -> Path:
-    """``docs_dir/index.html`` (self-contained: inline CSS, no script, no link) and
-    ``docs_dir/results.json``. Returns the HTML path."""
+    """``docs_dir/index.html`` (self-contained: inline CSS, no script; links only to GE's
+    Data Docs in ``docs_dir/data-docs/``) and ``docs_dir/results.json``. Returns the HTML
+    path."""
     docs_dir.mkdir(parents=True, exist_ok=True)
     esc = html.escape
+    pages = _validation_pages(gate.data_docs_path, docs_dir)
     rank = {("error", False): 0, ("warning", False): 1}  # failed errors, then warnings
     res = gate.results
     indexed = sorted(range(len(res)), key=lambda i: (rank.get((res[i]["severity"], res[i]["success"]), 2), i))
@@ -506,7 +686,8 @@ def write_report(gate: GateResult, docs_dir: Path, *, database: Path, as_of: dat
         sql_html = f"<details><summary>SQL</summary><pre>{esc(sql)}</pre></details>" if sql else ""
         rows.append(
             f'<tr class="{cls}"><td>{status}</td><td>{esc(r["severity"])}</td><td>{esc(r["suite"])}</td>'
-            f'<td>{esc(r["check"])}</td><td>{esc(r["table_name"])}</td><td>{esc(r["observed"])}</td>'
+            f'<td>{esc(r["check"])}</td><td>{_table_cell(r["table_name"], pages)}</td>'
+            f'<td>{esc(r["observed"])}</td>'
             f'<td class="details">{esc(r["details"] or "")}{sql_html}</td></tr>'
         )
     n_pass = sum(1 for r in gate.results if r["success"])
@@ -526,6 +707,7 @@ generated {generated} in {gate.seconds:.1f} s · Great Expectations checkpoint, 
 <p class="summary"><span>{len(gate.results)} checks</span><span class="ok">{n_pass} passed</span>
 <span class="bad">{_n(len(gate.errors), "error")}</span>
 <span class="warn">{_n(len(gate.warnings), "warning")}</span></p>
+{_data_docs_panel(gate, docs_dir)}
 <table>
 <thead><tr><th>status</th><th>severity</th><th>suite</th><th>check</th><th>table</th><th>observed</th>
 <th>details</th></tr></thead>
@@ -538,3 +720,36 @@ generated {generated} in {gate.seconds:.1f} s · Great Expectations checkpoint, 
     target.write_text(page, encoding="utf-8")
     (docs_dir / "results.json").write_text(json.dumps(gate.results, indent=1, default=str), encoding="utf-8")
     return target
+
+
+def _href(path: Path, docs_dir: Path) -> str:
+    return html.escape(quote(os.path.relpath(path, docs_dir).replace(os.sep, "/")))
+
+
+def _data_docs_panel(gate: GateResult, docs_dir: Path) -> str:
+    if gate.data_docs_path is None:
+        why = html.escape(gate.data_docs_error or "not built")
+        return f'<p class="gx-docs missing">Great Expectations Data Docs could not be built: {why}</p>'
+    return (f'<p class="gx-docs"><a class="button" id="gx-data-docs" '
+            f'href="{_href(gate.data_docs_path, docs_dir)}">Great Expectations Data Docs &rarr;</a>'
+            "GE's own pages for this run: each table's expectation suite and validation "
+            "result, with every check's status and observed value (offline).</p>")
+
+
+def _validation_pages(index: Path | None, docs_dir: Path) -> dict[str, str]:
+    """schema.table -> href of its validation page in the Data Docs (suites are named
+    after their table, so the page is validations/<schema>/<table>/<run>/<time>/...)."""
+    if index is None:
+        return {}
+    pages: dict[str, str] = {}
+    for page in sorted((index.parent / "validations").glob("*/*/*/*/*.html")):
+        schema, table = page.relative_to(index.parent / "validations").parts[:2]
+        pages[f"{schema}.{table}"] = _href(page, docs_dir)
+    return pages
+
+
+def _table_cell(table: str, pages: dict[str, str]) -> str:
+    if table in pages:
+        return (f'<a href="{pages[table]}" title="its validation result in the Data Docs">'
+                f"{html.escape(table)}</a>")
+    return html.escape(table)

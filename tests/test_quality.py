@@ -4,6 +4,11 @@ Each warehouse is built by SQL with only the columns the checks read; the KPI ma
 derived from the facts by SQL, so a clean warehouse reconciles. Every scenario changes
 one thing and asserts exactly which checks fail. GE is imported once for the module;
 each scenario is one checkpoint run, done once (module-scoped cache).
+
+GE's Data Docs of a run are checked on disk (every page there, nothing loaded from the
+network) and in headless Chromium (``tests/support/cdp.py``): no console error, no
+request leaving the machine, styled by the vendored CSS. The validation page's
+screenshot is saved to ``tests/artifacts/gx-data-docs.png``.
 """
 
 from __future__ import annotations
@@ -11,16 +16,22 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import duckdb
 import pytest
 
-from flows.quality import GateResult, load_checks, run_quality_gate
+from flows.quality import DATA_DOCS_DIR, GateResult, load_checks, make_data_docs_offline, run_quality_gate
 from flows.settings import PROJECT_ROOT, Settings
+from tests.support import cdp
+from tests.support.cdp import Browser, external_requests
 
 AS_OF = date(2026, 3, 6)
 RUN_ID = "run-1"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+chromium, browser = cdp.chromium, cdp.browser  # the session's browser fixtures
 
 FACTS = """
 CREATE SCHEMA core; CREATE SCHEMA kpi; CREATE SCHEMA audit;
@@ -343,6 +354,209 @@ def test_report_is_offline_html(gate, scenario):
         assert r["check"].replace("&", "&amp;") in html
     if result.blocked:
         assert "shipments 0.40 &gt; 0.20" in html
+    assert '<a class="button" id="gx-data-docs" href="data-docs/index.html">' in html
+
+
+# --- GE's Data Docs ------------------------------------------------------------------------------
+
+REMOTE = re.compile(r"^\s*(?:https?:)?//", re.I)
+CSS_REFS = re.compile(r"""url\(\s*['"]?([^'")]*)|@import\s+(?:url\()?\s*['"]?([^'");\s]*)""", re.I)
+
+
+class _References(HTMLParser):
+    """What a page loads (src, non-anchor href, srcset, inline CSS url()/@import) and
+    where its anchors point."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[str] = []
+        self.anchors: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            value = value or ""
+            if name == "href" and tag == "a":
+                self.anchors.append(value)
+            elif name in ("src", "href", "poster", "data", "action"):
+                self.loads.append(value)
+            elif name == "srcset":
+                self.loads += [part.split()[0] for part in value.split(",") if part.strip()]
+            elif name == "style":
+                self.loads += _css_refs(value)
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.loads += _css_refs(data)
+
+
+def _css_refs(css: str) -> list[str]:
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)  # comments load nothing
+    return [a or b for a, b in CSS_REFS.findall(css)]
+
+
+def _local_target(base: Path, ref: str) -> Path | None:
+    """The file a relative reference points to (None for fragments and data: URLs)."""
+    path = urlsplit(ref).path
+    if not path or ref.startswith(("data:", "#")):
+        return None
+    return (base.parent / unquote(path)).resolve()
+
+
+def _tables() -> list[str]:
+    return sorted({c.table for c in load_checks(PROJECT_ROOT / "expectations")})
+
+
+@pytest.mark.parametrize("scenario", ["clean", "quarantine share"])
+def test_data_docs_are_built_for_every_table(gate, scenario):
+    result, docs = gate(scenario)
+    site = docs / DATA_DOCS_DIR
+    assert result.data_docs_error == ""
+    assert result.data_docs_path == site / "index.html" and result.data_docs_path.is_file()
+    index = result.data_docs_path.read_text(encoding="utf-8")
+    report = (docs / "index.html").read_text(encoding="utf-8")
+    for table in _tables():
+        schema, name = table.split(".")
+        assert (site / "expectations" / schema / f"{name}.html").is_file(), table
+        (page,) = (site / "validations" / schema / name / RUN_ID).glob(f"*/warehouse-{table}.html")
+        text = page.read_text(encoding="utf-8")
+        for r in result.results:
+            if r["table_name"] == table:  # each check, by the name and description it was given
+                assert re.sub(r"\s+", " ", r["check"]).replace("&", "&amp;") in text, (table, r["check"])
+        assert page.relative_to(site).as_posix() in index
+        href = page.relative_to(docs).as_posix()
+        assert f'<a href="{href}" title="its validation result in the Data Docs">{table}</a>' in report
+    failed = {r["table_name"] for r in result.results if not r["success"]}
+    assert index.count("ge-failed-icon") == len(failed)
+
+
+@pytest.mark.parametrize("scenario", ["clean", "quarantine share"])
+def test_data_docs_load_nothing_from_the_network(gate, scenario):
+    """Every page, stylesheet and script of the site: what it loads is a file of the
+    site (scripts are opaque here: the browser test below watches their requests)."""
+    _, docs = gate(scenario)
+    site = docs / DATA_DOCS_DIR
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 2 * len(_tables())
+    for page in pages:
+        refs = _References()
+        refs.feed(page.read_text(encoding="utf-8"))
+        assert refs.loads, page
+        assert [u for u in refs.loads + refs.anchors if REMOTE.match(u)] == [], page
+        for ref in refs.loads + refs.anchors:
+            target = _local_target(page, ref)
+            assert target is None or target.is_file(), (page.relative_to(site), ref)
+            assert target is None or site.resolve() in target.parents, (page.relative_to(site), ref)
+    for css in site.rglob("*.css"):
+        for ref in _css_refs(css.read_text(encoding="utf-8")):
+            assert not REMOTE.match(ref), (css, ref)
+            target = _local_target(css, ref)
+            assert target is None or target.is_file(), (css, ref)
+    for js in site.rglob("*.js"):
+        assert not re.search(r"sourceMappingURL=(?:https?:)?//", js.read_text(encoding="utf-8")), js
+    # lean: GE's unused static files (fonts, animated GIFs ...) are gone
+    assert sorted(p.name for p in (site / "static").iterdir()) == ["images", "vendor"]
+    assert sorted(p.name for p in (site / "static" / "images").iterdir()) == ["favicon.ico", "logo-long.png"]
+    assert sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) < 6_000_000
+
+
+def test_make_data_docs_offline_rewrites_what_ge_writes(tmp_path):
+    """The rewriting rules on a made-up site: vendored CDN files, SRI attributes, GE's
+    logo, an unknown remote script, links to the web, miscounted ../, unused statics."""
+    site = tmp_path / "site"
+    (site / "static" / "images").mkdir(parents=True)
+    for name in ("favicon.ico", "logo-long.png", "glossary_scroller.gif"):
+        (site / "static" / "images" / name).write_bytes(b"x")
+    page = site / "validations" / "core" / "t" / "run" / "time" / "b.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(
+        '<html><head><link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/'
+        'bootstrap.min.css"/>\n<script src="https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/'
+        'popper.min.js" integrity="sha384-x" crossorigin="anonymous"></script>\n'
+        '<script src="https://example.com/tracker.js"></script>\n'
+        '<link rel="shortcut icon" href="../../../../static/images/favicon.ico" type="image/x-icon"/>\n'
+        "<style>.navbar-brand a { background: url('https://great-expectations-web-assets.s3.us-east-2"
+        ".amazonaws.com/full_logo_dark.png') 0 0 no-repeat; }</style></head><body>\n"
+        '<a href="../../../../../index.html"><img src="https://great-expectations-web-assets.s3.us-east-2'
+        '.amazonaws.com/logo-long.png?d=20260306T000000Z&amp;dataContextId=abc"></a>\n'
+        '<p>Made with <a href="https://greatexpectations.io">Great Expectations</a>.</p>\n'
+        '<footer><p>Stay current with our newsletter <a href="https://greatexpectations.io/newsletter">'
+        "Subscribe</a></p></footer></body></html>\n", encoding="utf-8")
+    make_data_docs_offline(site)
+    text = page.read_text(encoding="utf-8")
+    up = "../../../../../"
+    assert f'href="{up}static/vendor/bootstrap-4.3.1/dist/css/bootstrap.min.css"' in text
+    assert (f'<script src="{up}static/vendor/popper.js-1.12.9/dist/umd/popper.min.js"></script>' in text)
+    assert "example.com" not in text and "tracker" not in text
+    assert f'href="{up}static/images/favicon.ico"' in text
+    assert f'<img src="{up}static/images/logo-long.png">' in text
+    assert f"url('{up}static/images/logo-long.png')" in text
+    assert "<p>Made with Great Expectations.</p>" in text
+    assert "newsletter" not in text and "<footer>" not in text
+    assert not re.search(r"https?://", text)
+    assert sorted(p.name for p in (site / "static" / "images").iterdir()) == ["favicon.ico", "logo-long.png"]
+    assert (site / "static" / "vendor" / "README.md").is_file()
+
+
+@pytest.mark.slow
+def test_data_docs_render_offline_in_a_browser(gate, browser: Browser, tmp_path):
+    """The Data Docs of a blocked run, opened from a copy of the docs folder (as the flow
+    copies it beside the warehouse) through the report's link."""
+    result, docs = gate("quarantine share")
+    copy = tmp_path / "quality"
+    shutil.copytree(docs, copy)
+
+    report = browser.new_page()
+    report.open((copy / "index.html").as_uri())
+    href = report.evaluate("document.getElementById('gx-data-docs').href")
+    assert href == (copy / DATA_DOCS_DIR / "index.html").as_uri()
+
+    index = browser.new_page()
+    index.open(href)
+    index.wait_until("document.querySelectorAll('.bootstrap-table tbody tr').length > 0")
+    index.browser.pump(0.5)
+    assert index.console_errors == []
+    assert external_requests(index.requests) == []
+    assert index.evaluate("document.querySelectorAll('.bootstrap-table').length") == 2
+    assert index.evaluate("document.querySelectorAll('.bootstrap-table .ge-failed-icon').length") == 1
+
+    (page_path,) = (copy / DATA_DOCS_DIR / "validations" / "audit").glob("load_manifest/*/*/*.html")
+    page = browser.new_page()
+    page.call("Emulation.setDeviceMetricsOverride",
+              {"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
+    page.open(page_path.as_uri())
+    page.wait_until("document.readyState === 'complete'")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    page.browser.pump(0.5)
+    assert page.console_errors == []
+    assert external_requests(page.requests) == []
+    vendored = [u for u in page.requests if "/static/vendor/" in u]
+    assert len(vendored) >= 15, page.requests  # every stylesheet and script, from the copy
+    assert all(u.startswith((copy / DATA_DOCS_DIR).as_uri()) for u in vendored)
+    styled = page.evaluate("""(() => {
+        const css = (selector, prop) => getComputedStyle(document.querySelector(selector))[prop];
+        const logo = document.querySelector('.navbar-brand img');
+        return {navbar: css('nav.navbar', 'display'), danger: css('.fa-times.text-danger', 'color'),
+                icon: getComputedStyle(document.querySelector('.fa-times'), '::before').fontFamily,
+                fonts: [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family),
+                scripts: [typeof jQuery, typeof jQuery.fn.bootstrapTable, typeof jQuery.fn.modal,
+                          typeof vegaEmbed, typeof vega.View, typeof vegaLite.compile],
+                logo: logo.complete && logo.naturalWidth > 0};
+    })()""")
+    assert styled["navbar"] == "flex", styled  # Bootstrap 4's .navbar
+    assert styled["danger"] == "rgb(220, 53, 69)", styled  # Bootstrap 4's .text-danger
+    assert "Font Awesome 6 Free" in styled["icon"] and "Font Awesome 6 Free" in styled["fonts"], styled
+    assert styled["scripts"] == ["function"] * 6, styled
+    assert styled["logo"], styled
+    text = page.evaluate("document.body.innerText")
+    assert "quarantine share" in text and "Failed" in text
+    page.screenshot(ARTIFACTS / "gx-data-docs.png")
+    assert (ARTIFACTS / "gx-data-docs.png").stat().st_size > 30_000
+    print(f"gate {result.seconds:.2f} s, of which Data Docs {result.data_docs_seconds:.2f} s")
 
 
 # --- the conformance build -------------------------------------------------------------------
@@ -362,8 +576,11 @@ def test_conformance_build_passes(tmp_path, settings, conformance_warehouse):
                               docs_dir=tmp_path / "docs")
     assert not result.blocked, result.reason()
     assert result.errors == []
-    print(f"conformance gate: {result.seconds:.2f} s, {len(result.results)} checks, "
-          f"{len(result.warnings)} warnings: {[w['check'] for w in result.warnings]}")
+    assert result.data_docs_path and result.data_docs_path.is_file(), result.data_docs_error
+    assert result.data_docs_seconds < 10, "building the Data Docs should take about a second"
+    print(f"conformance gate: {result.seconds:.2f} s (Data Docs {result.data_docs_seconds:.2f} s), "
+          f"{len(result.results)} checks, {len(result.warnings)} warnings: "
+          f"{[w['check'] for w in result.warnings]}")
 
 
 # --- the suite files themselves (no GE) ------------------------------------------------------
