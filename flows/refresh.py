@@ -108,6 +108,19 @@ def build(build_db: Path, as_of: date, full_refresh: bool, artifacts_dir: Path) 
     return {"nodes": result.nodes, "seconds": result.seconds, "full_refresh": result.full_refresh}
 
 
+#: HTML pages of the last gate runs kept in the state folder (~4 MB each); the results
+#: of every run stay in the run history and audit.quality_results.
+QUALITY_REPORTS_KEPT = 20
+
+
+def prune_quality_reports(folder: Path, keep: int) -> None:
+    """Delete all but the ``keep`` newest per-run gate pages (run ids sort by time)."""
+    import shutil
+
+    for old in sorted(p for p in folder.iterdir() if p.is_dir())[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 @task(name="quality gate")
 def check(build_db: Path, record: RunRecord, settings: Settings, paths: StatePaths) -> dict[str, Any]:
     """Great Expectations suites of expectations/ on the private build (SQL in DuckDB).
@@ -116,10 +129,12 @@ def check(build_db: Path, record: RunRecord, settings: Settings, paths: StatePat
     blocks publication."""
     from flows.quality import run_quality_gate
 
+    reports = paths.root / "quality-reports"
     gate = run_quality_gate(
         build_db, as_of=record.as_of_date, run_id=record.run_id, settings=settings,
-        docs_dir=paths.root / "quality-reports" / record.run_id,
+        docs_dir=reports / record.run_id,
     )
+    prune_quality_reports(reports, keep=QUALITY_REPORTS_KEPT)
     write_quality_results(paths, record.run_id, gate.results)
     logger = get_run_logger()
     for r in gate.warnings:
@@ -163,8 +178,9 @@ def write_report_and_docs(paths: StatePaths, record: RunRecord, quality_docs: st
 
     report_dir = paths.warehouse.parent / "report"
     generate_dbt_docs(paths.work_db, record.as_of_date, report_dir / DBT_DOCS_DIR, paths.root / "dbt")
-    if quality_docs:
-        shutil.copytree(Path(quality_docs).parent, report_dir / "quality", dirs_exist_ok=True)
+    if quality_docs:  # this run's gate pages replace the previous ones
+        shutil.rmtree(report_dir / "quality", ignore_errors=True)
+        shutil.copytree(Path(quality_docs).parent, report_dir / "quality")
     index = write_report(paths.warehouse, report_dir)
     get_run_logger().info("report: %s", index)
     return str(index)

@@ -25,6 +25,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 
 import flows  # noqa: E402,F401  (telemetry off before anything else)
+from tests.support.cdp import browser, chromium  # noqa: E402,F401  (one Chromium per session)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -25,13 +25,11 @@ import pytest
 
 from flows.quality import DATA_DOCS_DIR, GateResult, load_checks, make_data_docs_offline, run_quality_gate
 from flows.settings import PROJECT_ROOT, Settings
-from tests.support import cdp
 from tests.support.cdp import Browser, external_requests
 
 AS_OF = date(2026, 3, 6)
 RUN_ID = "run-1"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-chromium, browser = cdp.chromium, cdp.browser  # the session's browser fixtures
 
 FACTS = """
 CREATE SCHEMA core; CREATE SCHEMA kpi; CREATE SCHEMA audit;

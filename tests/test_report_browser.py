@@ -19,13 +19,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.support import cdp
 from tests.support.cdp import Browser, Page, external_requests
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 AS_OF = date(2026, 3, 6)
-chromium, browser = cdp.chromium, cdp.browser  # the session's browser fixtures
 
 pytestmark = pytest.mark.slow
 
