@@ -9,7 +9,6 @@ its own transaction: a crash never leaves half a file behind.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -299,12 +298,3 @@ def _refresh_site_timezones(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
 
-
-def manifest_json(con: duckdb.DuckDBPyConnection) -> str:
-    """The manifest as JSON (used by the CLI's --json output and tests)."""
-    rows = con.execute(
-        "SELECT path, entity, status, reason, rows_read, rows_loaded, rows_quarantined "
-        "FROM audit.load_manifest ORDER BY path"
-    ).fetchall()
-    keys = ["path", "entity", "status", "reason", "rows_read", "rows_loaded", "rows_quarantined"]
-    return json.dumps([dict(zip(keys, r, strict=True)) for r in rows], indent=1)
