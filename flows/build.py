@@ -21,7 +21,6 @@ from flows.settings import get_settings
 @dataclass(frozen=True)
 class BuildResult:
     nodes: int
-    failures: list[str]
     seconds: float
     full_refresh: bool
     full_refresh_reason: str | None
@@ -71,16 +70,6 @@ def previous_build(database: Path) -> dict[str, str] | None:
     return {"fingerprint": row[0], "as_of": row[1]} if row else None
 
 
-def needs_full_refresh(database: Path, project_dir: Path) -> str | None:
-    """Why the next build must be a full refresh (None when incremental is valid)."""
-    previous = previous_build(database)
-    if previous is None:
-        return "no previous build recorded"
-    if previous["fingerprint"] != project_fingerprint(project_dir):
-        return "the dbt project changed since the previous build"
-    return None
-
-
 def dbt_environment(database: Path) -> dict[str, str]:
     """Environment dbt needs: the database file its profile opens, telemetry off."""
     return {
@@ -89,9 +78,11 @@ def dbt_environment(database: Path) -> dict[str, str]:
     }
 
 
-def dbt_args(command: str, as_of: date, full_refresh: bool, artifacts_dir: Path) -> list[str]:
+def dbt_args(
+    command: str, as_of: date, full_refresh: bool, artifacts_dir: Path, project_dir: Path | None = None
+) -> list[str]:
     """Arguments of a dbt invocation for the run (vars, artifacts out of the source tree)."""
-    fingerprint = project_fingerprint(get_settings().dbt_project_dir)
+    fingerprint = project_fingerprint(project_dir or get_settings().dbt_project_dir)
     args = [
         command,
         "--vars", json.dumps({"as_of": as_of.isoformat(), "opskpi_fingerprint": fingerprint}),
@@ -117,27 +108,24 @@ def run_dbt_build(
     """
     settings = get_settings()
     project = project_dir or settings.dbt_project_dir
-    reason = None if full_refresh else needs_full_refresh(database, project)
-    if reason and previous_build(database) is None:
-        reason = "first build"  # every model is built from scratch anyway
-    elif reason:
-        full_refresh = True
+    # Incremental results are only valid for the code that built them.
+    reason = None
+    if not full_refresh:
+        previous = previous_build(database)
+        if previous is None:
+            reason = "first build"  # every model is built from scratch anyway
+        elif previous["fingerprint"] != project_fingerprint(project):
+            reason, full_refresh = "the dbt project changed since the previous build", True
     os.environ.update(dbt_environment(database))
     artifacts_dir.mkdir(parents=True, exist_ok=True)
-    args = dbt_args("build", as_of, full_refresh, artifacts_dir)
+    args = dbt_args("build", as_of, full_refresh, artifacts_dir, project)
     if settings.dbt_task_per_node:
         result = _invoke_with_prefect_tasks(project, args)
     else:
         result = _invoke_logging_nodes(project, args)
-    run = getattr(result, "result", None)
-    results = list(getattr(run, "results", []) or [])
-    failures = [
-        f"{r.node.resource_type} {r.node.name}: {r.message}"
-        for r in results
-        if str(r.status) in ("error", "fail", "runtime error")
-    ]
+    run = getattr(result, "result", None)  # both runners raise on any failed node
     return BuildResult(
-        nodes=len(results), failures=failures, seconds=float(getattr(run, "elapsed_time", 0.0)),
+        nodes=len(getattr(run, "results", []) or []), seconds=float(getattr(run, "elapsed_time", 0.0)),
         full_refresh=full_refresh, full_refresh_reason=reason,
     )
 

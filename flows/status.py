@@ -13,12 +13,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from flows.db import connect
 from flows.state import read_quality_results, read_runs, state_paths
 
 #: The business date of each entity's newest event in the published facts.
@@ -58,7 +58,7 @@ def read_status(warehouse: Path, runs_shown: int = 8) -> Status:
         ]
     if not status.published:
         return status
-    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    con = connect(paths.warehouse, read_only=True)  # UTC, like every other opskpi reader
     try:
         row = con.execute(
             "SELECT max(as_of_date) FROM audit.runs WHERE outcome = 'published'"
