@@ -383,6 +383,134 @@ ENTITIES: tuple[Entity, ...] = (
         ),
         doc="Timesheet entries: one row per worked shift or segment.",
     ),
+    # --- inventory ------------------------------------------------------------------
+    Entity(
+        "inventory_snapshots",
+        "wms",
+        (
+            _key("site_id"),
+            _key("sku"),
+            _key("snapshot_date", "date"),
+            _req("on_hand_qty", "num", minimum="0"),
+            _req("unit_cost", "num", minimum="0"),
+            _req("currency", currency=True),
+        ),
+        doc="WMS end-of-day balances; a site's snapshot on a date is complete (an SKU "
+        "without a row had nothing on hand).",
+    ),
+    Entity(
+        "cycle_counts",
+        "wms",
+        (
+            _key("count_id"),
+            _req("site_id"),
+            _req("sku"),
+            _req("counted_at", "ts"),
+            _req("system_qty", "num", minimum="0", doc="what the system said"),
+            _req("counted_qty", "num", minimum="0", doc="what was found"),
+            _req("unit_cost", "num", minimum="0"),
+            _req("currency", currency=True),
+            _c("updated_at", "ts"),
+        ),
+        doc="A count of one SKU at one site.",
+    ),
+    # --- returns --------------------------------------------------------------------
+    Entity(
+        "returns",
+        "erp",
+        (
+            _key("return_id"),
+            _req("order_id"),
+            _req("line_number", "int"),
+            _req("site_id", doc="the site that takes it back"),
+            _req("returned_qty", "num", minimum="0", minimum_exclusive=True),
+            _req("reason", allowed=("damaged", "defective", "wrong_item", "late", "not_needed",
+                                    "other")),
+            _req("requested_at", "ts"),
+            _c("received_at", "ts"),
+            _c("refunded_at", "ts"),
+            _c("refund_amount", "num", minimum="0", default="0"),
+            _c("currency", currency=True, default="USD"),
+            _req("status", allowed=("requested", "received", "refunded", "rejected", "cancelled")),
+            _req("updated_at", "ts"),
+        ),
+        rules=(
+            RowRule(
+                "received_after_requested",
+                "received_at >= requested_at",
+                "received_at before requested_at",
+                ("received_at", "requested_at"),
+            ),
+            RowRule(
+                "refunded_after_requested",
+                "refunded_at >= requested_at",
+                "refunded_at before requested_at",
+                ("refunded_at", "requested_at"),
+            ),
+        ),
+        doc="Customer returns (RMAs).",
+    ),
+    # --- service --------------------------------------------------------------------
+    Entity(
+        "service_tickets",
+        "crm",
+        (
+            _key("ticket_id"),
+            _req("site_id"),
+            _c("customer_id"),
+            _c("category"),
+            _req("priority", allowed=("low", "normal", "high", "urgent")),
+            _req("opened_at", "ts"),
+            _c("first_response_at", "ts"),
+            _c("resolved_at", "ts"),
+            _req("status", allowed=("open", "pending", "resolved", "closed", "cancelled")),
+            _req("updated_at", "ts"),
+        ),
+        rules=(
+            RowRule(
+                "first_response_after_opened",
+                "first_response_at >= opened_at",
+                "first_response_at before opened_at",
+                ("first_response_at", "opened_at"),
+            ),
+            RowRule(
+                "resolved_after_opened",
+                "resolved_at >= opened_at",
+                "resolved_at before opened_at",
+                ("resolved_at", "opened_at"),
+            ),
+            RowRule(
+                "resolved_status_needs_date",
+                "status NOT IN ('resolved', 'closed') OR resolved_at IS NOT NULL",
+                "status 'resolved' or 'closed' requires resolved_at",
+                ("status", "resolved_at"),
+            ),
+        ),
+        doc="Customer-service and operations tickets.",
+    ),
+    # --- safety ---------------------------------------------------------------------
+    Entity(
+        "safety_incidents",
+        "ehs",
+        (
+            _key("incident_id"),
+            _req("site_id"),
+            _req("occurred_at", "ts"),
+            _req("severity", allowed=("near_miss", "first_aid", "recordable", "lost_time")),
+            _c("days_lost", "int", minimum="0", default="0"),
+            _c("employee_id"),
+            _req("updated_at", "ts"),
+        ),
+        rules=(
+            RowRule(
+                "days_lost_only_when_lost_time",
+                "days_lost = 0 OR severity = 'lost_time'",
+                "days_lost must be 0 unless severity is 'lost_time'",
+                ("days_lost", "severity"),
+            ),
+        ),
+        doc="Safety incidents.",
+    ),
 )
 
 ENTITY_BY_NAME: dict[str, Entity] = {e.name: e for e in ENTITIES}
