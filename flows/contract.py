@@ -89,6 +89,16 @@ class Entity:
         return "updated_at" in self.column_names
 
     @property
+    def version_order(self) -> str:
+        """SQL ORDER BY of a key's versions, surviving version first (exports.md, "Loading
+        is idempotent"): greatest updated_at (null oldest), then greatest file path, then
+        greatest row. Beyond the contract, for a corrected file re-delivered under the same
+        name (its rows tie on path and row), the latest load. Ingestion (site time zones)
+        and dbt's staging models (through the generated dbt sources) both use this."""
+        order = ["updated_at DESC NULLS LAST"] if self.has_updated_at else []
+        return ", ".join([*order, "_file DESC", "_row DESC", "_loaded_at DESC"])
+
+    @property
     def has_site(self) -> bool:
         """Naive timestamps are wall-clock time at ``site_id`` (``home_site_id`` does not count)."""
         return "site_id" in self.column_names

@@ -9,10 +9,10 @@
       a PO line's invoices and receipts, an employee's week, a currency's rates),
     - keys with an as-of-sensitive event date between the previous and this as-of date
       (a shipment delivered after yesterday's as-of becomes delivered today).
-  Anything that would touch everything (other business-rule vars, other model code, a
-  site's time zone changed) falls back to recomputing every key of the model; the
-  refresh flow also passes --full-refresh itself when the project's code changed
-  (flows/build.py), so a changed schema never meets an old table.
+  A site's time zone changed falls back to recomputing every key of the model. Other model
+  code or other business-rule vars are decided before dbt starts: the pipeline's runner
+  (flows/build) passes --full-refresh when the project's fingerprint changed, so a changed
+  schema never meets an old table.
 -#}
 
 {#- The last complete build recorded in meta.build_log, or none. -#}
@@ -20,25 +20,22 @@
     {% if not execute %}{{ return(none) }}{% endif %}
     {% set log = adapter.get_relation(database=target.database, schema='meta', identifier='build_log') %}
     {% if log is none %}{{ return(none) }}{% endif %}
-    {#- logs written before the fingerprint existed: upgrade in place (null = unknown code) -#}
-    {% do run_query("alter table meta.build_log add column if not exists fingerprint varchar") %}
     {% set rows = run_query(
-        "select cast(as_of as varchar), params, cast(watermark as varchar), fingerprint "
+        "select cast(as_of as varchar), cast(watermark as varchar) "
         ~ "from meta.build_log order by built_at desc limit 1").rows %}
     {% if rows | length == 0 %}{{ return(none) }}{% endif %}
-    {{ return({'as_of': rows[0][0], 'params': rows[0][1], 'watermark': rows[0][2],
-               'fingerprint': rows[0][3]}) }}
+    {{ return({'as_of': rows[0][0], 'watermark': rows[0][1]}) }}
 {% endmacro %}
 
 
-{#- True when rows of the previous build can be kept: the model exists, and the previous
-    build used the same business-rule vars and the same model code. -#}
+{#- True when rows of the previous build can be kept: the model exists and the build was
+    started by the pipeline's dbt runner (flows/build), which passes the project's
+    fingerprint and forces --full-refresh itself whenever the model code or the business
+    rules changed since the previous build. A hand-run `dbt build` without that var
+    recomputes every key. -#}
 {% macro opskpi_can_reuse_previous_build() %}
     {% if not is_incremental() %}{{ return(false) }}{% endif %}
-    {% set previous = opskpi_previous_build() %}
-    {{ return(previous is not none
-              and previous['params'] == opskpi_params()
-              and previous['fingerprint'] == var('opskpi_fingerprint', 'manual')) }}
+    {{ return(var('opskpi_fingerprint', none) is not none and opskpi_previous_build() is not none) }}
 {% endmacro %}
 
 

@@ -6,6 +6,10 @@ with daily as (
     from {{ ref('kpi_daily') }}
 ),
 
+catalogue as (
+    select kpi, kind from {{ ref('dim_kpi') }}
+),
+
 per_site as (
     select kpi, site_id, {{ period }}, {{ kpi_number('sum(numerator)') }} as numerator, {{ kpi_number('sum(denominator)') }} as denominator
     from daily
@@ -25,11 +29,12 @@ rolled as (
 )
 
 select
-    kpi,
-    site_id,
-    {{ period }},
-    numerator,
-    denominator,
-    {{ kpi_value('numerator', 'denominator', 'kpi') }} as value
+    rolled.kpi,
+    rolled.site_id,
+    rolled.{{ period }},
+    rolled.numerator,
+    rolled.denominator,
+    {{ kpi_value('rolled.numerator', 'rolled.denominator', 'catalogue.kind') }} as value
 from rolled
+left join catalogue on catalogue.kpi = rolled.kpi
 {%- endmacro %}

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import duckdb
 
-from flows.contract import ENTITIES, Entity
+from flows.contract import ENTITIES, ENTITY_BY_NAME, Entity
 from flows.db import quote_ident, quote_literal
 from flows.ingest.discover import ExportFile, discover
 from flows.ingest.read import FileRejected, read_to_table
@@ -288,13 +288,14 @@ def _record(
 
 
 def _refresh_site_timezones(con: duckdb.DuckDBPyConnection) -> None:
-    """Time zone of each site from its surviving ``sites`` version (path, then row)."""
+    """Time zone of each site from its surviving ``sites`` version."""
+    sites = ENTITY_BY_NAME["sites"]
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE opskpi_site_tz AS
         SELECT site_id, timezone FROM raw.sites
         QUALIFY row_number() OVER (
-            PARTITION BY site_id ORDER BY _file DESC, _row DESC, _loaded_at DESC) = 1
+            PARTITION BY {", ".join(sites.keys)} ORDER BY {sites.version_order}) = 1
         """
     )
 

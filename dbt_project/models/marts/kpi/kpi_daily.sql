@@ -1,18 +1,28 @@
--- All 17 KPIs per site and day: numerator, denominator and value (numerator /
--- denominator, null when the denominator is 0; a total KPI has no denominator and its
--- value is the numerator).
+-- Every KPI per site and day: numerator, denominator and value (numerator / denominator,
+-- null when the denominator is 0; a total KPI has no denominator and its value is the
+-- numerator). A KPI is its SQL in one int_kpi_daily__* model plus one row of the
+-- catalogue (seed kpi_catalogue, core.dim_kpi), which says whether it is a total.
 with daily as (
     select * from {{ ref('int_kpi_daily__deliveries') }}
     union all select * from {{ ref('int_kpi_daily__spend') }}
     union all select * from {{ ref('int_kpi_daily__labor') }}
     union all select * from {{ ref('int_kpi_daily__productivity') }}
+),
+
+catalogue as (
+    select kpi, kind from {{ ref('dim_kpi') }}
+),
+
+valued as (
+    select
+        daily.kpi,
+        daily.site_id,
+        cast(daily.date as date) as date,
+        {{ kpi_number('daily.numerator') }} as numerator,
+        {{ kpi_number('daily.denominator') }} as denominator,
+        {{ kpi_value('daily.numerator', 'daily.denominator', 'catalogue.kind') }} as value
+    from daily
+    left join catalogue on catalogue.kpi = daily.kpi
 )
 
-select
-    kpi,
-    site_id,
-    cast(date as date) as date,
-    {{ kpi_number('numerator') }} as numerator,
-    {{ kpi_number('denominator') }} as denominator,
-    {{ kpi_value('numerator', 'denominator', 'kpi') }} as value
-from daily
+select * from valued

@@ -3,9 +3,7 @@
 -- Vendor invoice lines (credit notes have a negative quantity). One row per invoice_id, invoice_line: the surviving version.
 -- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(
-        source('raw', 'invoice_lines'), ['invoice_id', 'invoice_line'], has_updated_at=true,
-        where=opskpi_key_in_delta('invoice_lines', ['invoice_id', 'invoice_line']) if opskpi_can_reuse_previous_build() else none) }}
+    {{ surviving_version('invoice_lines', only_changed_keys=true) }}
 )
 
 select

@@ -3,9 +3,7 @@
 -- Customer order lines (ERP/OMS). One row per order_id, line_number: the surviving version.
 -- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(
-        source('raw', 'order_lines'), ['order_id', 'line_number'], has_updated_at=true,
-        where=opskpi_key_in_delta('order_lines', ['order_id', 'line_number']) if opskpi_can_reuse_previous_build() else none) }}
+    {{ surviving_version('order_lines', only_changed_keys=true) }}
 )
 
 select

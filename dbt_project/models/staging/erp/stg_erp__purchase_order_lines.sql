@@ -3,9 +3,7 @@
 -- Purchase order lines. One row per po_id, po_line: the surviving version.
 -- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(
-        source('raw', 'purchase_order_lines'), ['po_id', 'po_line'], has_updated_at=true,
-        where=opskpi_key_in_delta('purchase_order_lines', ['po_id', 'po_line']) if opskpi_can_reuse_previous_build() else none) }}
+    {{ surviving_version('purchase_order_lines', only_changed_keys=true) }}
 )
 
 select

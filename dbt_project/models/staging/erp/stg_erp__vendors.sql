@@ -2,7 +2,7 @@
 
 -- Suppliers. One row per vendor_id: the surviving version.
 with surviving as (
-    {{ surviving_version(source('raw', 'vendors'), ['vendor_id'], has_updated_at=true) }}
+    {{ surviving_version('vendors') }}
 )
 
 select

@@ -2,7 +2,7 @@
 
 -- Monthly budget per site and spend category. One row per site_id, category, month: the surviving version.
 with surviving as (
-    {{ surviving_version(source('raw', 'budgets'), ['site_id', 'category', 'month'], has_updated_at=false) }}
+    {{ surviving_version('budgets') }}
 )
 
 select

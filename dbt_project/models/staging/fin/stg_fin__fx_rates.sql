@@ -2,7 +2,7 @@
 
 -- USD per unit of a currency on a date (USD is always 1 and needs no rows). One row per rate_date, currency: the surviving version.
 with surviving as (
-    {{ surviving_version(source('raw', 'fx_rates'), ['rate_date', 'currency'], has_updated_at=false) }}
+    {{ surviving_version('fx_rates') }}
 )
 
 select

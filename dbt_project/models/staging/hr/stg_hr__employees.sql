@@ -2,7 +2,7 @@
 
 -- Employees (home_site_id does not set the time zone of their timestamps). One row per employee_id: the surviving version.
 with surviving as (
-    {{ surviving_version(source('raw', 'employees'), ['employee_id'], has_updated_at=true) }}
+    {{ surviving_version('employees') }}
 )
 
 select

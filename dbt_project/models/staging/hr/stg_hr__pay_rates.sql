@@ -2,7 +2,7 @@
 
 -- Hourly pay rates, effective-dated. One row per employee_id, effective_from: the surviving version.
 with surviving as (
-    {{ surviving_version(source('raw', 'pay_rates'), ['employee_id', 'effective_from'], has_updated_at=false) }}
+    {{ surviving_version('pay_rates') }}
 )
 
 select

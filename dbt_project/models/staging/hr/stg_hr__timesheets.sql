@@ -3,9 +3,7 @@
 -- Timesheet entries: one row per worked shift or segment. One row per entry_id: the surviving version.
 -- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(
-        source('raw', 'timesheets'), ['entry_id'], has_updated_at=true,
-        where=opskpi_key_in_delta('timesheets', ['entry_id']) if opskpi_can_reuse_previous_build() else none) }}
+    {{ surviving_version('timesheets', only_changed_keys=true) }}
 )
 
 select

@@ -2,7 +2,7 @@
 
 -- Sites (warehouses, DCs) and their IANA time zone. One row per site_id: the surviving version.
 with surviving as (
-    {{ surviving_version(source('raw', 'sites'), ['site_id'], has_updated_at=false) }}
+    {{ surviving_version('sites') }}
 )
 
 select

@@ -2,7 +2,7 @@
 
 -- Carriers with their contracted on-time target. One row per carrier_id: the surviving version.
 with surviving as (
-    {{ surviving_version(source('raw', 'carriers'), ['carrier_id'], has_updated_at=false) }}
+    {{ surviving_version('carriers') }}
 )
 
 select

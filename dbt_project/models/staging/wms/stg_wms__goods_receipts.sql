@@ -3,9 +3,7 @@
 -- Goods receipts against PO lines; accepted qty = received − rejected. One row per receipt_id: the surviving version.
 -- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(
-        source('raw', 'goods_receipts'), ['receipt_id'], has_updated_at=true,
-        where=opskpi_key_in_delta('goods_receipts', ['receipt_id']) if opskpi_can_reuse_previous_build() else none) }}
+    {{ surviving_version('goods_receipts', only_changed_keys=true) }}
 )
 
 select

@@ -3,9 +3,7 @@
 -- Shipments (WMS/TMS); an order line may ship in several shipments. One row per shipment_id: the surviving version.
 -- Incremental: only keys with a version loaded since the last build are re-ranked.
 with surviving as (
-    {{ surviving_version(
-        source('raw', 'shipments'), ['shipment_id'], has_updated_at=true,
-        where=opskpi_key_in_delta('shipments', ['shipment_id']) if opskpi_can_reuse_previous_build() else none) }}
+    {{ surviving_version('shipments', only_changed_keys=true) }}
 )
 
 select
