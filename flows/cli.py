@@ -1,4 +1,10 @@
-"""The ``opskpi`` command: generate, refresh, demo, serve, status, report, query."""
+"""The ``opskpi`` command: generate, refresh, demo, serve, status, report, query.
+
+Every outcome is one line (the last thing printed), every error too: details and
+tracebacks go to the run log that the line names. Exit codes: 0 published (or done),
+1 failed, 2 blocked by the quality gate, 3 busy (another refresh of the warehouse is
+running), 64 usage error (a bad option or setting value).
+"""
 
 from __future__ import annotations
 
@@ -11,26 +17,52 @@ from typing import Annotated
 
 import typer
 
-from flows.settings import PROJECT_ROOT, get_settings
+try:  # typer >= 0.29 vendors click (typer._click); its usage errors are those
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click import ClickException
+
+from flows.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_BLOCKED, EXIT_BUSY, EXIT_USAGE = 0, 1, 2, 3, 64
 
 app = typer.Typer(
-    help="opskpi: operational exports → trusted DuckDB warehouse of operations KPIs.",
+    help="opskpi: operational exports → trusted DuckDB warehouse of operations KPIs. "
+    "Exit codes: 0 done, 1 failed, 2 blocked by the quality gate, 3 busy, 64 usage error.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 DEMO_EXPORTS = PROJECT_ROOT / "data" / "exports" / "demo"
+_DEFAULTS = Settings.model_construct()
 
-ExportsOpt = Annotated[
-    Path | None, typer.Option("--exports", help="Exports folder (searched recursively).")
-]
-WarehouseOpt = Annotated[
-    Path | None, typer.Option("--warehouse", help="Published DuckDB file.")
-]
-AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Business date YYYY-MM-DD (default: today, UTC).")
-]
+ExportsOpt = Annotated[Path | None, typer.Option(
+    "--exports", help="Exports folder, searched recursively [default: OPSKPI_EXPORTS_DIR or "
+    f"{_DEFAULTS.exports_dir}]", show_default=False)]
+WarehouseOpt = Annotated[Path | None, typer.Option(
+    "--warehouse", help="The published DuckDB file [default: OPSKPI_WAREHOUSE or "
+    f"{_DEFAULTS.warehouse}]", show_default=False)]
+StateDirOpt = Annotated[Path | None, typer.Option(
+    "--state-dir", help="Working state of the warehouse [default: OPSKPI_STATE_DIR or "
+    "'.<warehouse name>.state' beside the warehouse]", show_default=False)]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Business date YYYY-MM-DD [default: OPSKPI_AS_OF or today in UTC]",
+    show_default=False)]
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Show the run's whole log on the terminal (else: one line per step).")]
+
+
+class UsageError(Exception):
+    """A bad option or setting value: one line, exit 64."""
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return get_settings(**overrides)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _parse_date(value: str | None, option: str) -> date | None:
@@ -39,12 +71,12 @@ def _parse_date(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+        raise UsageError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @app.command()
 def generate(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the exports to.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the exports to (must be empty).")],
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 42,
     sites: Annotated[int, typer.Option(help="Number of sites.")] = 3,
     days: Annotated[int, typer.Option(help="Number of days.")] = 90,
@@ -58,13 +90,15 @@ def generate(
         Path | None, typer.Option(help="Write what was generated/injected as JSON here.")
     ] = None,
 ) -> None:
-    """Generate realistic sample exports of all 13 entities (deterministic by seed)."""
+    """Generate realistic sample exports of all 18 entities (deterministic by seed)."""
     from flows.generate import generate_exports
 
-    result = generate_exports(
-        out, seed=seed, sites=sites, days=days, start=_parse_date(start, "--start"), faults=faults,
-        scale=scale,
-    )
+    first_day = _parse_date(start, "--start")
+    try:
+        result = generate_exports(out, seed=seed, sites=sites, days=days, start=first_day,
+                                  faults=faults, scale=scale)
+    except (FileExistsError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
     text = result.to_json()
     if report:
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -78,34 +112,65 @@ def generate(
 def refresh(
     exports: ExportsOpt = None,
     warehouse: WarehouseOpt = None,
+    state_dir: StateDirOpt = None,
     as_of: AsOfOpt = None,
-    full_refresh: Annotated[
-        bool, typer.Option("--full-refresh", help="Rebuild every incremental model.")
-    ] = False,
+    full_refresh: Annotated[bool, typer.Option(
+        "--full-refresh", help="Rebuild every incremental model from scratch.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
-    """Ingest → build → check → publish. Exit 0 published, 2 blocked, 1 failed, 3 busy."""
-    settings = get_settings(exports_dir=exports, warehouse=warehouse)
-    code, message = _refresh(
-        settings.exports_dir, settings.warehouse,
-        _parse_date(as_of, "--as-of") or settings.as_of, full_refresh,
-    )
-    _say_last(message, err=code != 0)
+    """Ingest → build → check → publish → report.
+    Exit 0 published, 1 failed, 2 blocked by the gate, 3 busy, 64 usage error."""
+    settings = _settings(exports_dir=exports, warehouse=warehouse, state_dir=state_dir)
+    day = _parse_date(as_of, "--as-of") or settings.as_of
+    code, message = _refresh(settings, day, full_refresh, verbose)
+    _say_last(message, err=code != EXIT_OK)
     raise typer.Exit(code)
 
 
-def _refresh(exports: Path, warehouse: Path, as_of: date | None, full_refresh: bool) -> tuple[int, str]:
-    from flows.refresh import run_refresh
+def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, verbose: bool) -> tuple[int, str]:
+    """Check what can be checked in a blink (the folder, the lock), then run the flow."""
+    from flows.warehouse.lock import RefreshBusy, refresh_lock
+    from flows.warehouse.paths import resolve
 
-    if not exports.is_dir():
-        return 1, f"FAILED: exports folder not found: {exports}"
-    code, message, _ = run_refresh(exports, warehouse, as_of, full_refresh)
+    if not settings.exports_dir.is_dir():
+        raise UsageError(f"--exports: folder not found: {settings.exports_dir}")
+    paths = resolve(settings)
+    try:
+        # held before Prefect is even imported: a second refresh is told at once
+        with refresh_lock(paths, settings.lock_timeout_seconds):
+            _quiet_logging(verbose)
+            from flows.refresh import run_refresh
+
+            code, message, _ = run_refresh(settings.exports_dir, settings.warehouse, as_of,
+                                           full_refresh, settings.state_dir)
+    except RefreshBusy as exc:
+        return EXIT_BUSY, f"BUSY: {exc}"
     return code, message
+
+
+def _quiet_logging(verbose: bool) -> None:
+    """The terminal shows one line per step (logger ``opskpi.progress``) and the outcome;
+    Prefect's and dbt's console output goes to the run log only, unless ``--verbose``."""
+    import logging
+
+    if not verbose:
+        for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
+            os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
+    for name in ("opskpi", "flows"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    progress = logging.getLogger("opskpi.progress")
+    if not any(getattr(h, "_opskpi", False) for h in progress.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._opskpi = True  # type: ignore[attr-defined]
+        progress.addHandler(handler)
 
 
 @app.command()
 def demo(
     warehouse: WarehouseOpt = None,
     out: Annotated[Path, typer.Option(help="Where the sample exports are written.")] = DEMO_EXPORTS,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Generate the sample exports (3 sites, 90 days) and refresh the warehouse from them."""
     import shutil
@@ -117,10 +182,9 @@ def demo(
         shutil.rmtree(out)  # our own demo folder: regenerated from scratch every time
     result = generate_exports(out, seed=42, sites=3, days=days, start=start, scale=1.0)
     typer.echo(f"generated {len(result.files)} export files in {out}")
-    settings = get_settings(warehouse=warehouse)
-    as_of = start + timedelta(days=days - 1)
-    code, message = _refresh(out, settings.warehouse, as_of, False)
-    _say_last(message, err=code != 0)
+    settings = _settings(exports_dir=out, warehouse=warehouse)
+    code, message = _refresh(settings, start + timedelta(days=days - 1), False, verbose)
+    _say_last(message, err=code != EXIT_OK)
     raise typer.Exit(code)
 
 
@@ -128,47 +192,65 @@ def demo(
 def serve(
     exports: ExportsOpt = None,
     warehouse: WarehouseOpt = None,
-    cron: Annotated[str | None, typer.Option(help="Cron schedule (default OPSKPI_SCHEDULE_CRON).")] = None,
-    timezone: Annotated[
-        str | None, typer.Option(help="Time zone of the cron (default OPSKPI_SCHEDULE_TIMEZONE).")
-    ] = None,
+    state_dir: StateDirOpt = None,
+    cron: Annotated[str | None, typer.Option(
+        help="Cron schedule [default: OPSKPI_SCHEDULE_CRON or '0 2 * * *']", show_default=False)] = None,
+    timezone: Annotated[str | None, typer.Option(
+        help="Time zone of the cron [default: OPSKPI_SCHEDULE_TIMEZONE or UTC]", show_default=False)] = None,
 ) -> None:
-    """Run the refresh on a schedule (starts a local Prefect server unless PREFECT_API_URL is set)."""
-    from flows.serve import serve as serve_flow
+    """Run the refresh on a schedule (starts a local Prefect server with its UI on
+    127.0.0.1:OPSKPI_PREFECT_PORT unless PREFECT_API_URL is set)."""
+    from flows.ops.serve import PortInUse
+    from flows.ops.serve import serve as serve_flow
+    from flows.warehouse.paths import resolve
 
-    settings = get_settings(exports_dir=exports, warehouse=warehouse)
-    serve_flow(settings.exports_dir, settings.warehouse, cron or settings.schedule_cron,
-               timezone or settings.schedule_timezone)
+    settings = _settings(exports_dir=exports, warehouse=warehouse, state_dir=state_dir)
+    try:
+        serve_flow(settings.exports_dir, resolve(settings), cron or settings.schedule_cron,
+                   timezone or settings.schedule_timezone, settings.prefect_port)
+    except PortInUse as exc:
+        raise UsageError(str(exc)) from None
 
 
 @app.command()
 def status(
     warehouse: WarehouseOpt = None,
+    state_dir: StateDirOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Last runs, freshness per entity, quarantine, rejected files and failing checks."""
-    from flows.status import read_status, render_status, status_json
+    """Last runs, freshness per entity, loads, rejected files and failing checks.
+    Exit 1 when the warehouse has never been published."""
+    from flows.ops.status import NoWarehouse, read_status, render_status, status_json
+    from flows.warehouse.paths import resolve
 
-    settings = get_settings(warehouse=warehouse)
-    result = read_status(settings.warehouse)
-    if as_json:
-        typer.echo(status_json(result))
-    else:
-        render_status(result)
+    settings = _settings(warehouse=warehouse, state_dir=state_dir)
+    try:
+        result = read_status(resolve(settings), settings.freshness_max_days)
+    except NoWarehouse as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    typer.echo(status_json(result) if as_json else render_status(result))
+    if not result.published:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
 def report(
     warehouse: WarehouseOpt = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for the report (default: beside the warehouse).")
-    ] = None,
+    state_dir: StateDirOpt = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for the report [default: 'report' beside the warehouse]",
+        show_default=False)] = None,
 ) -> None:
-    """(Re)generate the HTML KPI report of a published warehouse."""
-    from flows.report import write_report
+    """(Re)write the report folder of a published warehouse: KPI report, the gate's pages
+    and the dbt docs."""
+    from flows.report import publish_report
+    from flows.warehouse.paths import resolve
 
-    settings = get_settings(warehouse=warehouse)
-    index = write_report(settings.warehouse, out)
+    paths = resolve(_settings(warehouse=warehouse, state_dir=state_dir))
+    if not paths.warehouse.is_file():
+        raise UsageError(f"--warehouse: no published warehouse at {paths.warehouse}")
+    index = publish_report(paths, out)
     typer.echo(f"report written: {index}")
 
 
@@ -178,15 +260,15 @@ def query(
     warehouse: WarehouseOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
 ) -> None:
-    """Run a read-only query on the published warehouse and print the result."""
-    from flows.query import QueryError, run_query
+    """Run a read-only query on the latest published warehouse and print the result."""
+    from flows.ops.query import QueryError, run_query
 
-    settings = get_settings(warehouse=warehouse)
+    settings = _settings(warehouse=warehouse)
     try:
         typer.echo(run_query(settings.warehouse, sql, fmt))
     except QueryError as exc:
         typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_FAILED) from None
 
 
 #: The one line that tells the user the outcome, printed after everything else.
@@ -198,29 +280,31 @@ def _say_last(message: str, err: bool) -> None:
 
 
 def main() -> None:
-    """Console entry point.
-
-    Exit handlers (Prefect's temporary server, log flushing) run normally; interpreter
-    teardown is then skipped, because DuckDB's bindings print a page of harmless
-    "nanobind: leaked instance" lines at teardown after dbt or SQLAlchemy were used.
-    """
+    """Console entry point: runs a command, prints its outcome line last, exits."""
     try:
         code = app(standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         code = 130
-    except typer.TyperException as exc:  # usage errors: bad option values, unknown command
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            typer.echo(f"Error: {exc}", err=True)
-        code = getattr(exc, "exit_code", 2)
-    code = code if isinstance(code, int) else 0
+    except UsageError as exc:
+        _say_last(f"Error: {exc}", err=True)
+        code = EXIT_USAGE
+    except ClickException as exc:  # click's usage errors: bad option, unknown command
+        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
+        _say_last(f"Error: {where}{' '.join(exc.format_message().split())} (see --help)", err=True)
+        code = EXIT_USAGE
+    code = code if isinstance(code, int) else EXIT_OK
     atexit._run_exitfuncs()  # e.g. Prefect stopping its temporary server, which logs a line
     for message, err in _LAST_WORDS:
         typer.echo(message, err=err)
+    exit_now(code)
+
+
+def exit_now(code: int) -> None:
+    """Leave without interpreter teardown: DuckDB's bindings print pages of harmless
+    "nanobind: leaked instance" lines at teardown after dbt or SQLAlchemy were used.
+    Exit handlers must have run already."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

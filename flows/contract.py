@@ -1,4 +1,4 @@
-"""The input contract of ``../shared/spec/exports.md`` as ONE declarative table.
+"""The input contract of ``docs/spec/exports.md`` as ONE declarative table.
 
 Ingestion (validation SQL), the sample-data generator, the dbt sources and the tests all
 read these definitions, so a column or a rule exists in exactly one place. The row

@@ -1,13 +1,20 @@
-"""The nightly refresh, as a Prefect flow: ingest → build → check → publish → record.
+"""The nightly refresh, as a Prefect flow that reads as the process it runs:
 
-Write-audit-publish: everything is written into a private build database (a copy of the
-last published working state); only when every step has passed is the published file
-replaced, atomically. A blocked, failed or killed run leaves the published file and the
-working state exactly as they were.
+    prepare → ingest → build → check → gate pages → publish → docs → report
+
+Each step is a Prefect task that takes paths and returns a small result that says how
+long it took. Write-audit-publish: everything is written into a private build database
+(a copy of the last published working state); only when every step up to the gate has
+passed is the published file replaced, atomically. A blocked, failed or killed run leaves
+the published file and the working state exactly as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
+import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -18,29 +25,87 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 
-from flows.build import run_dbt_build
+from flows.build import BuildResult, build_models
+from flows.build.docs import generate_docs
 from flows.db import connect
+from flows.gate import GateResult, run_quality_gate
 from flows.ingest.load import ingest_exports
-from flows.notify import notify_unpublished
-from flows.publish import replace_published, write_published_copy
+from flows.ops.notify import notify_unpublished
+from flows.report import publish_report, write_gate_page
 from flows.settings import Settings, get_settings
-from flows.state import (
-    RefreshBusy,
-    StatePaths,
-    append_run,
-    commit_build,
-    read_runs,
-    refresh_lock,
-    start_private_build,
-    state_paths,
-    write_quality_results,
-)
+from flows.warehouse.history import append_run, write_quality_results
+from flows.warehouse.lock import RefreshBusy, refresh_lock
+from flows.warehouse.paths import StatePaths, resolve
+from flows.warehouse.private_build import start_private_build
+from flows.warehouse.publish import PublishResult
+from flows.warehouse.publish import publish as publish_build
 
-EXIT_PUBLISHED, EXIT_FAILED, EXIT_BLOCKED, EXIT_BUSY = 0, 1, 2, 3
+EXIT_PUBLISHED, EXIT_FAILED, EXIT_BLOCKED, EXIT_BUSY, EXIT_USAGE = 0, 1, 2, 3, 64
+
+#: One line per step and per rejected file, for the terminal (the CLI shows this logger;
+#: everything else goes to the run log).
+progress = logging.getLogger("opskpi.progress")
+
+#: HTML pages of the last gate runs kept in the state folder (~4 MB each); the results
+#: of every run stay in the run history and audit.quality_results.
+QUALITY_REPORTS_KEPT = 20
 
 
 class PublicationBlocked(RuntimeError):
     """The quality gate found an error-level problem; nothing was published."""
+
+
+class NothingToLoad(RuntimeError):
+    """A first refresh found no file it could load: there is nothing to publish."""
+
+
+class BadParameter(ValueError):
+    """A parameter of the refresh has a value it cannot use (one line: option and value)."""
+
+
+@dataclass(frozen=True)
+class RefreshParameters:
+    """The flow's parameters, validated: Prefect passes deployment parameters as text."""
+
+    exports_dir: Path
+    warehouse: Path
+    as_of: date | None
+    full_refresh: bool
+    state_dir: Path | None
+
+    @classmethod
+    def parse(cls, exports_dir: Any, warehouse: Any, as_of: Any = None, full_refresh: Any = False,
+              state_dir: Any = None) -> RefreshParameters:
+        if not exports_dir:
+            raise BadParameter("exports_dir: missing")
+        if not warehouse:
+            raise BadParameter("warehouse: missing")
+        return cls(Path(exports_dir), Path(warehouse), parse_as_of(as_of), _parse_bool(full_refresh),
+                   Path(state_dir) if state_dir else None)
+
+
+def parse_as_of(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise BadParameter(f"as_of: {str(value)!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", "", "none"):
+        return False
+    raise BadParameter(f"full_refresh: {value!r} is not true or false")
 
 
 @dataclass
@@ -53,6 +118,7 @@ class RunRecord:
     exports_dir: str
     full_refresh: bool
     finished_at: datetime | None = None
+    published_at: datetime | None = None
     outcome: str = "running"
     reason: str | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -63,6 +129,7 @@ class RunRecord:
     prefect_flow_run_id: str | None = None
     quality_report: str | None = None
     report: str | None = None
+    log: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,45 +139,175 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
-# --- steps -------------------------------------------------------------------------------
+def step(name: str, **task_options: Any):
+    """A step of the refresh: a Prefect task whose result carries how long it took
+    (``seconds``) and which says so on the progress line."""
 
-@task(name="prepare private build", retries=2, retry_delay_seconds=2)
-def prepare_build(paths: StatePaths) -> Path:
+    def decorate(fn):
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            result = fn(*args, **kwargs)
+            seconds = round(time.perf_counter() - t0, 3)
+            progress.info("%-8s %6.1f s  %s", name, seconds, getattr(result, "summary", lambda: "")())
+            return dataclasses.replace(result, seconds=seconds)
+
+        return task(name=name, **task_options)(timed)
+
+    return decorate
+
+
+# --- step results --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Prepared:
+    build_db: Path
+    first_run: bool  # no published working state yet
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return "first refresh of this warehouse" if self.first_run else "private copy of the working state"
+
+
+@dataclass(frozen=True)
+class Ingested:
+    counts: dict[str, int]
+    rejected: list[tuple[str, str]]  # (path, reason) of files rejected in this run
+    seconds: float = 0.0
+
+    @property
+    def new_files(self) -> int:
+        return self.counts["files_loaded"] + self.counts["files_skipped_duplicate"]
+
+    def summary(self) -> str:
+        c = self.counts
+        if not self.new_files and not self.rejected:
+            return f"no new files ({c['files_seen']} seen, all loaded before)"
+        rejected = f", {len(self.rejected)} rejected" if self.rejected else ""
+        return (f"{c['files_loaded']} new files{rejected}: {c['rows_loaded']:,} rows loaded, "
+                f"{c['rows_quarantined']:,} quarantined")
+
+
+@dataclass(frozen=True)
+class Built:
+    result: BuildResult
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        mode = "full" if self.result.full_refresh or self.result.reason == "first build" else "incremental"
+        return f"{self.result.nodes} dbt nodes, {mode} ({self.result.reason})"
+
+
+@dataclass(frozen=True)
+class Checked:
+    gate: GateResult
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return self.gate.reason()
+
+
+@dataclass(frozen=True)
+class Page:
+    path: Path | None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return str(self.path or "")
+
+
+@dataclass(frozen=True)
+class Published:
+    result: PublishResult
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return f"{self.result.warehouse} ({len(self.result.rows)} tables, {self.result.size_bytes:,} bytes)"
+
+
+# --- steps ---------------------------------------------------------------------------------
+
+@step("prepare", retries=2, retry_delay_seconds=2)
+def prepare(paths: StatePaths) -> Prepared:
     """Copy the last published working state into a fresh private build database."""
-    return start_private_build(paths)
+    first = not paths.work_db.exists()
+    return Prepared(start_private_build(paths), first)
 
 
-@task(name="ingest exports", retries=2, retry_delay_seconds=5)
-def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime) -> dict[str, int]:
+@step("ingest", retries=2, retry_delay_seconds=5)
+def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime) -> Ingested:
     """exports → raw: files judged and loaded into the private build (per-file transactions,
     so a retry after a transient fault continues where it stopped)."""
     logger = get_run_logger()
+
+    def log(line: str) -> None:
+        logger.info(line)
+        if line.startswith(("REJECTED", "unrecognised")):
+            progress.info("%s", line)
+
     con = connect(build_db)
     try:
-        summary = ingest_exports(con, exports_dir, run_id, now, log=logger.info)
+        summary = ingest_exports(con, exports_dir, run_id, now, log=log)
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    counts = summary.as_dict()
-    logger.info("ingestion: %s", counts)
-    return counts
+    rejected = [(f.rel, f.reason or "") for f in summary.files if f.status == "rejected" and f.new]
+    return Ingested(summary.as_dict(), rejected)
 
 
-@task(name="dbt build")
-def build(build_db: Path, as_of: date, full_refresh: bool, artifacts_dir: Path) -> dict[str, Any]:
-    """raw → staging → facts → KPI marts, with dbt's data tests (each node a Prefect task,
-    or a line of this task's log: OPSKPI_DBT_TASK_PER_NODE). Not retried: a failing model
-    or test fails the same way twice."""
-    result = run_dbt_build(build_db, as_of, full_refresh, artifacts_dir)
-    mode = "full" if result.full_refresh or result.full_refresh_reason else "incremental"
-    why = f": {result.full_refresh_reason}" if result.full_refresh_reason and not full_refresh else ""
-    get_run_logger().info("dbt build (%s%s): %d nodes in %.1f s", mode, why, result.nodes, result.seconds)
-    return {"nodes": result.nodes, "seconds": result.seconds, "full_refresh": result.full_refresh}
+@step("build")
+def build(build_db: Path, as_of: date, full_refresh: bool, paths: StatePaths) -> Built:
+    """raw → staging → facts → KPI marts, with dbt's data tests. Not retried: a failing
+    model or test fails the same way twice."""
+    return Built(build_models(build_db, as_of, paths.dbt_dir, full_refresh=full_refresh))
 
 
-#: HTML pages of the last gate runs kept in the state folder (~4 MB each); the results
-#: of every run stay in the run history and audit.quality_results.
-QUALITY_REPORTS_KEPT = 20
+@step("check")
+def check(build_db: Path, record: RunRecord, settings: Settings, paths: StatePaths) -> Checked:
+    """The quality gate's checkpoint on the private build; its results are kept in the run
+    history whatever the outcome."""
+    gate = run_quality_gate(
+        build_db, as_of=record.as_of_date, run_id=record.run_id, settings=settings,
+        data_docs_dir=paths.quality_reports_dir / record.run_id / "data-docs",
+    )
+    write_quality_results(paths, record.run_id, gate.results)
+    logger = get_run_logger()
+    for r in gate.warnings:
+        logger.warning("quality warning %s on %s: %s", r["check"], r["table_name"], r["observed"])
+    for r in gate.errors:
+        logger.error("quality ERROR %s on %s: %s", r["check"], r["table_name"], r["observed"])
+    return Checked(gate)
+
+
+@step("gate page", retries=1, retry_delay_seconds=2)
+def gate_page(gate: GateResult, paths: StatePaths) -> Page:
+    """The gate's page of this run (blocked runs too: the BLOCKED line points to it)."""
+    folder = paths.quality_reports_dir / gate.run_id
+    page = write_gate_page(gate, folder)
+    prune_quality_reports(paths.quality_reports_dir, keep=QUALITY_REPORTS_KEPT)
+    return Page(page)
+
+
+@step("publish", retries=2, retry_delay_seconds=2)
+def publish(paths: StatePaths, record: RunRecord) -> Published:
+    """Write the published copy beside the warehouse, verify it, swap it in atomically;
+    then the private build becomes the working state for the next run."""
+    now = datetime.now(UTC)
+    return Published(publish_build(paths, {**record.as_dict(), "outcome": "published",
+                                           "published_at": now, "finished_at": now}))
+
+
+@step("docs", retries=1, retry_delay_seconds=2)
+def docs(paths: StatePaths, as_of: date) -> Page:
+    """dbt's documentation page of the published models (from the committed working
+    state, which nobody else writes while the refresh holds its lock)."""
+    return Page(generate_docs(paths.work_db, as_of, paths.dbt_dir / "docs"))
+
+
+@step("report", retries=1, retry_delay_seconds=2)
+def report(paths: StatePaths, gate_folder: Path | None) -> Page:
+    """The KPI report, the gate's pages and the dbt docs, in the report folder."""
+    return Page(publish_report(paths, quality_docs=gate_folder))
 
 
 def prune_quality_reports(folder: Path, keep: int) -> None:
@@ -121,104 +318,41 @@ def prune_quality_reports(folder: Path, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-@task(name="quality gate")
-def check(build_db: Path, record: RunRecord, settings: Settings, paths: StatePaths) -> dict[str, Any]:
-    """Great Expectations suites of expectations/ on the private build (SQL in DuckDB).
-
-    Results are kept in the run history whatever the outcome; an error-level failure
-    blocks publication."""
-    from flows.quality import run_quality_gate
-
-    reports = paths.root / "quality-reports"
-    gate = run_quality_gate(
-        build_db, as_of=record.as_of_date, run_id=record.run_id, settings=settings,
-        docs_dir=reports / record.run_id,
-    )
-    prune_quality_reports(reports, keep=QUALITY_REPORTS_KEPT)
-    write_quality_results(paths, record.run_id, gate.results)
-    logger = get_run_logger()
-    for r in gate.warnings:
-        logger.warning("quality warning %s on %s: %s", r["check"], r["table_name"], r["observed"])
-    for r in gate.errors:
-        logger.error("quality ERROR %s on %s: %s", r["check"], r["table_name"], r["observed"])
-    logger.info("quality gate: %d checks, %d errors, %d warnings (%s)",
-                len(gate.results), len(gate.errors), len(gate.warnings), gate.docs_path)
-    return {
-        "blocked": gate.blocked,
-        "reason": gate.reason(),
-        "errors": [f"{r['suite']}.{r['check']}" for r in gate.errors],
-        "warnings": [f"{r['suite']}.{r['check']}" for r in gate.warnings],
-        "docs": str(gate.docs_path),
-    }
-
-
-@task(name="publish", retries=2, retry_delay_seconds=2)
-def publish(paths: StatePaths, record: RunRecord) -> dict[str, int]:
-    """Write the published copy beside the warehouse and swap it in atomically; then the
-    private build becomes the working state for the next run."""
-    published = {**record.as_dict(), "outcome": "published", "finished_at": datetime.now(UTC)}
-    rows = write_published_copy(paths.build_db, paths.publish_tmp, paths, published)
-    replace_published(paths.publish_tmp, paths.warehouse)
-    commit_build(paths)
-    get_run_logger().info("published %s (%d tables)", paths.warehouse, len(rows))
-    return rows
-
-
-@task(name="report and docs", retries=1, retry_delay_seconds=2)
-def write_report_and_docs(paths: StatePaths, record: RunRecord, quality_docs: str | None) -> str:
-    """After a publish: the KPI report, dbt docs and quality report beside the warehouse.
-
-    dbt docs read the catalog of the (now committed) working database, which nobody else
-    writes while the refresh holds its lock."""
-    import shutil
-
-    from flows.report import write_report
-    from flows.report.build import DBT_DOCS_DIR
-    from flows.report.dbt_docs import generate_dbt_docs
-
-    report_dir = paths.warehouse.parent / "report"
-    generate_dbt_docs(paths.work_db, record.as_of_date, report_dir / DBT_DOCS_DIR, paths.root / "dbt")
-    if quality_docs:  # this run's gate pages replace the previous ones
-        shutil.rmtree(report_dir / "quality", ignore_errors=True)
-        shutil.copytree(Path(quality_docs).parent, report_dir / "quality")
-    index = write_report(paths.warehouse, report_dir)
-    get_run_logger().info("report: %s", index)
-    return str(index)
-
-
-# --- the flow ----------------------------------------------------------------------------
+# --- the flow ------------------------------------------------------------------------------
 
 @flow(name="opskpi-refresh", log_prints=True, validate_parameters=False)
 def refresh_flow(
     exports_dir: str,
     warehouse: str,
-    as_of: date | None = None,
+    as_of: str | None = None,
     full_refresh: bool = False,
     state_dir: str | None = None,
 ) -> dict[str, Any]:
     """Refresh the warehouse from the exports folder; returns the run record."""
-    settings = get_settings()
+    params = RefreshParameters.parse(exports_dir, warehouse, as_of, full_refresh, state_dir)
+    settings = get_settings(warehouse=params.warehouse, state_dir=params.state_dir)
+    paths = resolve(settings)
     now = datetime.now(UTC)
-    paths = state_paths(Path(warehouse), Path(state_dir) if state_dir else settings.state_dir)
     record = RunRecord(
         run_id=new_run_id(now),
-        as_of_date=as_of or now.date(),
+        as_of_date=params.as_of or settings.as_of or now.date(),
         started_at=now,
-        exports_dir=str(Path(exports_dir).resolve()),
-        full_refresh=full_refresh,
+        exports_dir=str(params.exports_dir.resolve()),
+        full_refresh=params.full_refresh,
         prefect_flow_run_id=str(flow_run.get_id() or ""),
     )
     logger = get_run_logger()
-    logger.info("refresh %s as of %s: %s → %s", record.run_id, record.as_of_date,
-                record.exports_dir, paths.warehouse)
-    with refresh_lock(paths, settings.lock_timeout_seconds):
+    with refresh_lock(paths, settings.lock_timeout_seconds), run_log(paths, record):
+        logger.info("refresh %s as of %s: %s → %s", record.run_id, record.as_of_date,
+                    record.exports_dir, paths.warehouse)
         try:
             _run_steps(paths, record, settings, now)
             record.outcome = "published"
         except PublicationBlocked as exc:
             record.outcome, record.reason = "blocked", str(exc)
         except Exception as exc:
-            record.outcome, record.reason = "failed", f"{type(exc).__name__}: {exc}"
+            record.outcome, record.reason = "failed", _one_line(f"{type(exc).__name__}: {exc}")
+            logger.exception("refresh %s failed", record.run_id)
             raise
         finally:
             record.finished_at = datetime.now(UTC)
@@ -233,29 +367,64 @@ def refresh_flow(
 
 
 def _run_steps(paths: StatePaths, record: RunRecord, settings: Settings, now: datetime) -> None:
-    def timed(name: str, fn, *args):
-        t0 = time.perf_counter()
-        try:
-            return fn(*args)
-        finally:
-            record.step_seconds[name] = round(time.perf_counter() - t0, 3)
-
-    build_db = timed("prepare", prepare_build, paths)
-    record.files = timed("ingest", ingest, build_db, Path(record.exports_dir), record.run_id, now)
-    timed("build", build, build_db, record.as_of_date, record.full_refresh, paths.root / "dbt")
-    gate = timed("check", check, build_db, record, settings, paths)
-    record.checks_failed, record.checks_warned = gate["errors"], gate["warnings"]
-    record.quality_report = gate["docs"]
-    if gate["blocked"]:
-        raise PublicationBlocked(f"quality gate: {gate['reason']}")
-    record.rows_published = timed("publish", publish, paths, record)
+    prepared = prepare(paths)
+    ingested = ingest(prepared.build_db, Path(record.exports_dir), record.run_id, now)
+    record.files = ingested.counts
+    if prepared.first_run and not ingested.counts["files_loaded"]:
+        raise NothingToLoad(
+            f"nothing to load in {record.exports_dir}: {ingested.counts['files_seen']} files seen, "
+            "none could be loaded (export files are named after an entity of the contract: "
+            "shipments_2026-11.csv, ...)")
+    built = build(prepared.build_db, record.as_of_date, record.full_refresh, paths)
+    checked = check(prepared.build_db, record, settings, paths)
+    gate = checked.gate
+    record.checks_failed = [f"{r['suite']}.{r['check']}" for r in gate.errors]
+    record.checks_warned = [f"{r['suite']}.{r['check']}" for r in gate.warnings]
+    page = gate_page(gate, paths)
+    record.quality_report = str(page.path) if page.path else None
+    record.step_seconds.update({"prepare": prepared.seconds, "ingest": ingested.seconds,
+                                "build": built.seconds, "check": checked.seconds,
+                                "gate page": page.seconds})
+    if gate.blocked:
+        raise PublicationBlocked(f"quality gate: {gate.reason()}")
+    published = publish(paths, record)
+    record.rows_published = published.result.rows
+    record.published_at = datetime.now(UTC)
+    record.step_seconds["publish"] = published.seconds
+    try:  # the warehouse is published; a missing page is not a failed run
+        record.step_seconds["docs"] = docs(paths, record.as_of_date).seconds
+    except Exception as exc:
+        get_run_logger().warning("dbt docs not generated: %s", exc)
     try:
-        record.report = timed("report", write_report_and_docs, paths, record, gate["docs"])
-    except Exception as exc:  # the warehouse is published; a missing page is not a failed run
+        written = report(paths, page.path.parent if page.path else None)
+        record.report, record.step_seconds["report"] = str(written.path), written.seconds
+    except Exception as exc:
         get_run_logger().warning("report not written: %s", exc)
 
 
-# --- entry point used by the CLI and tests ------------------------------------------------
+@contextlib.contextmanager
+def run_log(paths: StatePaths, record: RunRecord):
+    """Everything logged during the run (Prefect, dbt, ingestion, tracebacks) also goes to
+    ``<state>/logs/<run_id>.log``, which the outcome line and ``opskpi status`` name."""
+    paths.logs_dir.mkdir(parents=True, exist_ok=True)
+    path = paths.run_log(record.run_id)
+    record.log = str(path)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# --- entry point used by the CLI and tests --------------------------------------------------
 
 def run_refresh(
     exports_dir: Path,
@@ -265,29 +434,48 @@ def run_refresh(
     state_dir: Path | None = None,
 ) -> tuple[int, str, dict[str, Any] | None]:
     """Run the flow; return (exit code, one-line message, run record or None)."""
-    state = refresh_flow(
-        str(exports_dir), str(warehouse), as_of, full_refresh,
-        str(state_dir) if state_dir else None, return_state=True,
-    )
-    paths = state_paths(warehouse, state_dir)
+    settings = get_settings(warehouse=warehouse, state_dir=state_dir)
+    paths = resolve(settings)
+    try:
+        with refresh_lock(paths, settings.lock_timeout_seconds):
+            state = refresh_flow(
+                str(exports_dir), str(paths.warehouse), as_of.isoformat() if as_of else None,
+                full_refresh, str(paths.root), return_state=True,
+            )
+    except RefreshBusy as exc:
+        return EXIT_BUSY, f"BUSY: {exc}", None
+    return outcome_message(state, paths)
+
+
+def outcome_message(state, paths: StatePaths) -> tuple[int, str, dict[str, Any] | None]:
+    """The exit code and the one line that tells the user what happened and where to look."""
+    from flows.warehouse.history import read_runs
+
+    status = f"opskpi status --warehouse {paths.warehouse}"
     if state.is_completed():
         rec = state.result()
-        report = f"; report: {rec['report']}" if rec.get("report") else ""
+        files = rec.get("files") or {}
+        new = files.get("files_loaded", 0) + files.get("files_skipped_duplicate", 0)
+        what = (f"{new} new files, {files.get('rows_loaded', 0):,} rows loaded" if new
+                else "no new files")
+        rejected = files.get("files_rejected", 0)
+        what += f", {rejected} files rejected" if rejected else ""
+        report_part = f"; report: {rec['report']}" if rec.get("report") else ""
         return EXIT_PUBLISHED, (
-            f"published {paths.warehouse} (run {rec['run_id']}, as of {rec['as_of_date']}){report}; "
-            f"open it read-only: duckdb -readonly {paths.warehouse}; "
-            f"state: opskpi status --warehouse {paths.warehouse}"
+            f"published {paths.warehouse} (run {rec['run_id']}, as of {rec['as_of_date']}; {what})"
+            f"{report_part}; query it: opskpi query \"SELECT ...\" --warehouse {paths.warehouse}; "
+            f"state: {status}"
         ), rec
     exc = state.result(raise_on_failure=False)
-    if isinstance(exc, PublicationBlocked):
-        last = (read_runs(paths) or [{}])[-1]
-        where = last.get("quality_report") or f"opskpi status --warehouse {paths.warehouse}"
-        return EXIT_BLOCKED, (
-            f"BLOCKED: nothing published, {paths.warehouse} unchanged. {exc} (details: {where})"
-        ), None
+    last = (read_runs(paths) or [{}])[-1]
+    unchanged = (f"{paths.warehouse} unchanged" if paths.warehouse.is_file()
+                 else f"no warehouse published yet at {paths.warehouse}")
+    log = f"log: {last['log']}" if last.get("log") else f"history: {status}"
+    if isinstance(exc, BadParameter):
+        return EXIT_USAGE, f"Error: {exc}", None
     if isinstance(exc, RefreshBusy):
         return EXIT_BUSY, f"BUSY: {exc}", None
-    return EXIT_FAILED, (
-        f"FAILED: nothing published, {paths.warehouse} unchanged. {exc} "
-        f"(run log above; history: opskpi status --warehouse {paths.warehouse})"
-    ), None
+    if isinstance(exc, PublicationBlocked):
+        where = last.get("quality_report") or status
+        return EXIT_BLOCKED, f"BLOCKED: nothing published, {unchanged}. {exc} (details: {where}; {log})", None
+    return EXIT_FAILED, f"FAILED: nothing published, {unchanged}. {_one_line(str(exc))} ({log})", None

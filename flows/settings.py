@@ -13,7 +13,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # --- telemetry off, in code (not in the user's shell) --------------------------------
@@ -103,21 +103,34 @@ class Settings(BaseSettings):
     # Scheduling (opskpi serve)
     schedule_cron: str = Field(default="0 2 * * *", description="Nightly refresh (cron).")
     schedule_timezone: str = Field(default="UTC", description="Time zone of the cron.")
+    prefect_port: int = Field(
+        default=4200,
+        description="Port of the local Prefect server (and its UI) that `opskpi serve` starts "
+        "on 127.0.0.1 when PREFECT_API_URL is not set.",
+    )
     notify_command: str | None = Field(
         default=None,
         description="Shell command run when a refresh is blocked or fails; it receives "
         "the outcome as JSON on stdin (hook for mail/chat notifications).",
     )
 
-    def resolved_state_dir(self, warehouse: Path | None = None) -> Path:
-        """Working state lives beside the published file unless configured otherwise."""
-        if self.state_dir is not None:
-            return self.state_dir
-        wh = (warehouse or self.warehouse).resolve()
-        return wh.parent / f".{wh.stem}.state"
+
+class SettingsError(ValueError):
+    """A setting has a value it cannot take; the message names it (one line)."""
 
 
 def get_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit (CLI) overrides on top."""
+    """Settings from the environment, with explicit (CLI) overrides on top.
+
+    Raises :class:`SettingsError` naming the setting and its bad value.
+    """
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err.get("loc", ())) or "setting"
+            where = f"--{name.replace('_', '-')}" if name in clean else f"OPSKPI_{name.upper()}"
+            problems.append(f"{where}: {err.get('input')!r} is not valid ({err.get('msg')})")
+        raise SettingsError("; ".join(problems)) from None

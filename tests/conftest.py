@@ -116,10 +116,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     SQLAlchemy ran in the process; it's noise that would bury the test report in CI logs.
     """
     import atexit
-    import sys
+
+    from flows.cli import exit_now
 
     if _EXIT_STATUS and not os.environ.get("OPSKPI_TEST_NORMAL_EXIT"):
         atexit._run_exitfuncs()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(_EXIT_STATUS[0])
+        exit_now(_EXIT_STATUS[0])

@@ -10,52 +10,27 @@ so a column added to a model without a description fails here.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from flows.build import dbt_environment
 from flows.db import connect
-from flows.ingest.load import ensure_schema
+from tests.support.dbt import dbt, empty_raw_database
 
 PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 LAYERS = {"staging", "intermediate", "marts"}
-
-
-def _dbt(args: list[str], database: Path, work: Path) -> None:
-    """One in-process dbt invocation on ``database``, artifacts under ``work``."""
-    from dbt.cli.main import dbtRunner
-
-    saved = dict(os.environ)
-    os.environ.update(dbt_environment(database))
-    try:
-        result = dbtRunner().invoke([
-            *args,
-            "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
-            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-            "--vars", json.dumps({"as_of": "2026-03-06"}), "--quiet",
-        ])
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    assert result.success, f"dbt {args[0]} failed: {result.exception}"
 
 
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict[str, set[str]]]:
     """(manifest.json of ``dbt parse``, columns of every built relation by node name)."""
     work = tmp_path_factory.mktemp("dbt_docs")
-    database = work / "empty.duckdb"
-    con = connect(database)
-    ensure_schema(con)
-    con.close()
-
-    _dbt(["parse"], database, work)  # needs no database
+    database = empty_raw_database(work / "empty.duckdb")
+    dbt(["parse"], database, work)  # needs no database
     manifest = json.loads((work / "target" / "manifest.json").read_text())
 
     # seeds and models only: the data and unit tests are the build's business
-    _dbt(["build", "--resource-type", "seed", "--resource-type", "model"], database, work)
+    dbt(["build", "--resource-type", "seed", "--resource-type", "model"], database, work)
     con = connect(database, read_only=True)
     rows = con.execute(
         "select table_schema, table_name, column_name from information_schema.columns"

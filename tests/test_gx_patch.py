@@ -1,4 +1,4 @@
-"""The GE-on-DuckDB patch (flows/gx_duckdb.py) is still needed, and still works.
+"""The GE-on-DuckDB patch (flows/gate/gx_duckdb.py) is still needed, and still works.
 
 Each case runs Great Expectations in a fresh interpreter (the patch changes a module
 global, so "without the patch" cannot be tested in a process that ever installed it).
@@ -27,7 +27,7 @@ PROBE = textwrap.dedent(
     from great_expectations.data_context.types.base import ProgressBarsConfig
     out = {}
     if mode == "patched":
-        from flows import gx_duckdb
+        from flows.gate import gx_duckdb
         gx_duckdb.install()
         gx_duckdb.install()  # idempotent
         import great_expectations.execution_engine.sqlalchemy_execution_engine as see
@@ -103,7 +103,7 @@ def test_patch_is_still_needed(probes):
     plain = probes["none"]
     for key in ("main.row_count", "main.sql", "core.row_count", "core.sql"):
         assert plain[key]["raised"] and not plain[key]["success"], (
-            f"{key} now works on DuckDB without flows/gx_duckdb.py ({plain[key]}): "
+            f"{key} now works on DuckDB without flows/gate/gx_duckdb.py ({plain[key]}): "
             "the GE patch looks unnecessary after the upgrade; remove it and this test"
         )
 
@@ -125,7 +125,7 @@ def test_column_expectations_reflect_tables_outside_main_schema(probes):
     tables in every schema. Under SQLAlchemy 2.1 it could not (it queries
     pg_catalog.pg_collation, which DuckDB lacks: duckdb_engine#1391), and silently fell
     back to ``main.<table>``. The suites use SQL checks either way (see
-    flows/gx_duckdb.py); this notices if the stack regresses."""
+    flows/gate/gx_duckdb.py); this notices if the stack regresses."""
     patched = probes["patched"]
     for name in ("main.column", "core.column"):
         col = patched[name]

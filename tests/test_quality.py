@@ -23,12 +23,15 @@ from urllib.parse import unquote, urlsplit
 import duckdb
 import pytest
 
-from flows.quality import DATA_DOCS_DIR, GateResult, load_checks, make_data_docs_offline, run_quality_gate
+from flows.gate import GateResult, load_checks, run_quality_gate
+from flows.report.gate_page import write_gate_page
+from flows.report.gx_docs import make_data_docs_offline
 from flows.settings import PROJECT_ROOT, Settings
 from tests.support.cdp import Browser, external_requests
 
 AS_OF = date(2026, 3, 6)
 RUN_ID = "run-1"
+DATA_DOCS_DIR = "data-docs"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 FACTS = """
@@ -148,26 +151,26 @@ CREATE TABLE kpi.kpi_site_scorecard_weekly AS SELECT * FROM (VALUES
   ('S01', DATE '2026-03-02', 'otif_rate'), ('S01', DATE '2026-02-23', 'otif_rate')
 ) v(site_id, week_start, kpi);
 CREATE TABLE kpi.kpi_targets AS SELECT * FROM (VALUES ('otif_rate', '*')) v(kpi, site_id);
+
+-- as the dbt model audit.data_freshness defines it
+CREATE TABLE audit.data_freshness AS
+WITH e AS (
+  SELECT 'shipments' AS entity, 'shipped_date' AS event, shipped_date AS d FROM core.fct_deliveries
+  UNION ALL SELECT 'invoice_lines', 'invoice_date', invoice_date FROM core.fct_spend
+  UNION ALL SELECT 'timesheets', 'work_date', work_date FROM core.fct_labor
+)
+SELECT entity, event, max(d) FILTER (WHERE d <= DATE '2026-03-06') AS newest_event_date,
+       DATE '2026-03-06' - max(d) FILTER (WHERE d <= DATE '2026-03-06') AS days_behind
+FROM e GROUP BY ALL;
 """
 
 # name -> (SQL before the marts are derived, SQL after)
 SCENARIOS: dict[str, tuple[str, str]] = {
     "clean": ("", ""),
-    # S3 is in transit: counted by no KPI, so only the key check can notice
-    "duplicate key": ("", "INSERT INTO core.fct_deliveries SELECT * FROM core.fct_deliveries "
-                          "WHERE shipment_id = 'S3'"),
     "rate 1.2": ("", "UPDATE kpi.kpi_daily SET value = 1.2 "
                      "WHERE kpi = 'on_time_delivery_rate' AND date = DATE '2026-03-02'"),
-    # L3 is worked after the as-of date: in no KPI yet
-    "hours 25": ("", "UPDATE core.fct_labor SET hours_worked = 25 WHERE entry_id = 'L3'"),
-    "negative qty": ("", "UPDATE core.fct_deliveries SET shipped_qty = -4 WHERE shipment_id = 'S3'"),
-    # a consistent day, week and month for a KPI row dated after the as-of date
-    "kpi date after as-of": ("", """
-        INSERT INTO kpi.kpi_daily VALUES ('damage_rate', 'S01', DATE '2026-03-07', 0, 1, 0);
-        INSERT INTO kpi.kpi_weekly VALUES ('damage_rate', 'S01', DATE '2026-03-02', 0, 1, 0),
-                                          ('damage_rate', 'ALL', DATE '2026-03-02', 0, 1, 0);
-        INSERT INTO kpi.kpi_monthly VALUES ('damage_rate', 'S01', DATE '2026-03-01', 0, 1, 0),
-                                           ('damage_rate', 'ALL', DATE '2026-03-01', 0, 1, 0);"""),
+    "stale feed": ("", "UPDATE audit.data_freshness SET newest_event_date = DATE '2026-02-20', "
+                       "days_behind = 14 WHERE entity = 'timesheets'"),
     # a fact changes after the marts were built: the marts are consistent, the facts not
     "spend not reconciling": ("", "UPDATE core.fct_spend SET amount_usd = 155 "
                                   "WHERE invoice_id = 'I1' AND invoice_line = 2"),
@@ -223,8 +226,10 @@ def gate(tmp_path_factory, settings):
             folder.mkdir()
             db = build_warehouse(folder / "build.duckdb", before, after)
             docs = folder / "docs"
-            cache[name] = (run_quality_gate(db, as_of=AS_OF, run_id=RUN_ID, settings=settings,
-                                            docs_dir=docs), docs)
+            result = run_quality_gate(db, as_of=AS_OF, run_id=RUN_ID, settings=settings,
+                                      data_docs_dir=docs / DATA_DOCS_DIR)
+            write_gate_page(result, docs)
+            cache[name] = (result, docs)
         return cache[name]
 
     return run
@@ -244,12 +249,15 @@ def test_clean_warehouse_passes(gate):
     assert result.reason().startswith("all ") and "error checks passed" in result.reason()
     by_check = {(r["check"], r["table_name"]): r for r in result.results}
     assert by_check[("fct_deliveries has rows", "core.fct_deliveries")]["observed"] == "5 rows"
-    assert by_check[("fct_deliveries key not null", "core.fct_deliveries")]["observed"] == "0 of 5 rows"
+    assert by_check[("shipments with unknown order lines", "core.fct_deliveries")]["observed"] == (
+        "0 of 5 shipments")
+    assert by_check[("freshness", "audit.data_freshness")]["observed"] == (
+        "every entity has an event within 7 days of the as-of date")
     assert by_check[("spend_usd = Σ fct_spend.amount_usd", "kpi.kpi_daily")]["success"]
 
 
 def test_every_result_has_the_audit_columns(gate):
-    from flows.publish import QUALITY_COLUMNS
+    from flows.warehouse.audit import QUALITY_COLUMNS
 
     result, _ = gate("clean")
     assert len(result.results) == len(load_checks(PROJECT_ROOT / "expectations"))
@@ -258,7 +266,8 @@ def test_every_result_has_the_audit_columns(gate):
         assert r["run_id"] == RUN_ID and r["severity"] in ("error", "warning")
         assert isinstance(r["success"], bool) and r["observed"] and "\n" not in r["observed"]
     suites = {r["suite"] for r in result.results}
-    assert suites == {"keys", "ranges", "reconciliation", "timeliness", "load_signals", "volume"}
+    # keys, ranges and dates after as-of are dbt's tests (tests/test_dbt_invariants.py)
+    assert suites == {"reconciliation", "timeliness", "load_signals", "volume"}
 
 
 # --- each error check blocks, alone -------------------------------------------------------
@@ -266,12 +275,7 @@ def test_every_result_has_the_audit_columns(gate):
 @pytest.mark.parametrize(
     ("scenario", "expected", "observed"),
     [
-        ("duplicate key", {"fct_deliveries key unique"}, "1 repeated key: (S3) ×2"),
-        ("rate 1.2", {"kpi_daily rate KPI value within [0, 1]", "kpi_daily value = numerator / denominator"},
-         "1 of 14 rows (7.1 %)"),
-        ("hours 25", {"fct_labor hours_worked within [0, 24]"}, "1 of 3 entries (33.3 %)"),
-        ("negative qty", {"fct_deliveries shipped_qty not negative"}, "1 of 5 shipments (20.0 %)"),
-        ("kpi date after as-of", {"kpi_daily date after as-of"}, "1 of 15 rows (6.7 %)"),
+        ("rate 1.2", {"kpi_daily value = numerator / denominator"}, "1 of 14 rows (7.1 %)"),
         ("spend not reconciling", {"spend_usd = Σ fct_spend.amount_usd"}, "kpi 135.00 vs facts 235.00"),
         ("quarantine share", {"quarantine share"}, "shipments 0.40 > 0.20 (40 of 100 rows)"),
     ],
@@ -310,8 +314,8 @@ def test_warnings_do_not_block_and_count_exactly(gate):
         "shipments without fx rate for freight": "1 of 5 shipments (20.0 %)",
         "invoice lines without fx rate": "1 of 4 invoice lines (25.0 %)",
         "invoice lines citing unknown PO lines": "1 of 4 invoice lines (25.0 %)",
-        "kpi_weekly po_coverage_rate within [0, 1]": "2 of 18 rows (11.1 %)",
-        "kpi_monthly po_coverage_rate within [0, 1]": "2 of 16 rows (12.5 %)",
+        "kpi_weekly po_coverage_rate: credit notes exceed invoices": "2 of 18 rows (11.1 %)",
+        "kpi_monthly po_coverage_rate: credit notes exceed invoices": "2 of 16 rows (12.5 %)",
         "timesheet entries without fx rate": "1 of 4 entries (25.0 %)",
         "timesheet entries without pay rate": "1 of 4 entries (25.0 %)",
         "quarantined rows": "sites 0.50 > 0.05 (3 of 6 rows)",
@@ -323,14 +327,21 @@ def test_warnings_do_not_block_and_count_exactly(gate):
                               "error checks passed, 10 warnings"
 
 
+def test_a_stale_entity_is_a_warning_naming_it(gate):
+    result, _ = gate("stale feed")
+    assert not result.blocked
+    assert {name: r["observed"] for name, r in failed(result, "warning").items()} == {
+        "freshness": "1 stale entity: timesheets: newest work_date 2026-02-20 "
+                     "(14 days before the as-of date)"}
+
+
 # --- a check that cannot run fails closed ---------------------------------------------------
 
 def test_missing_table_or_column_is_an_error(gate):
     result, _ = gate("broken schema")
     errors = failed(result, "error")
-    assert {"kpi_targets key not null", "kpi_targets key unique", "kpi_targets has rows",
-            "timesheet entries without fx rate"} <= set(errors)
-    assert errors["kpi_targets key unique"]["observed"] == (
+    assert {"kpi_targets has rows", "timesheet entries without fx rate"} <= set(errors)
+    assert errors["kpi_targets has rows"]["observed"] == (
         "could not evaluate: table kpi.kpi_targets not found")
     assert errors["timesheet entries without fx rate"]["observed"].startswith("could not evaluate: ")
     assert "rate_currency" in errors["timesheet entries without fx rate"]["observed"]
@@ -343,7 +354,7 @@ def test_missing_table_or_column_is_an_error(gate):
 def test_report_is_offline_html(gate, scenario):
     result, docs = gate(scenario)
     page = docs / "index.html"
-    assert result.docs_path == page and page.is_file() and (docs / "results.json").is_file()
+    assert page.is_file() and (docs / "results.json").is_file()
     html = page.read_text(encoding="utf-8")
     assert not re.search(r"https?://", html), "the report must not reference the network"
     assert not re.search(r"<(script|link|img|iframe)\b|\bsrc=|url\(|@import", html, re.I)
@@ -571,7 +582,7 @@ def test_conformance_build_passes(tmp_path, settings, conformance_warehouse):
     finally:
         con.close()
     result = run_quality_gate(db, as_of=date(2026, 3, 6), run_id=run_id, settings=settings,
-                              docs_dir=tmp_path / "docs")
+                              data_docs_dir=tmp_path / "docs" / DATA_DOCS_DIR)
     assert not result.blocked, result.reason()
     assert result.errors == []
     assert result.data_docs_path and result.data_docs_path.is_file(), result.data_docs_error

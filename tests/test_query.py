@@ -1,4 +1,4 @@
-"""``opskpi query`` / ``flows.query.run_query``: exact results, and no way to write."""
+"""``opskpi query`` / ``flows.ops.query.run_query``: exact results, and no way to write."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from flows.query import QueryError, run_query
+from flows.ops.query import QueryError, run_query
 
 ROWS_SQL = "SELECT site_id, week_start, value, spend, ok, note FROM kpi.sample ORDER BY site_id"
 

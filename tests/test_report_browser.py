@@ -44,14 +44,14 @@ def published_warehouse(conformance_warehouse: Path, tmp_path_factory: pytest.Te
 
 @pytest.fixture(scope="session")
 def report(published_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The report of the published warehouse, with the dbt docs it links to."""
-    from flows.report import generate_dbt_docs, write_report
+    """The report folder of the published warehouse, with the dbt docs it links to."""
+    from flows.build.docs import generate_docs
+    from flows.report import publish_report
+    from flows.warehouse.paths import state_paths
 
-    out = published_warehouse.parent / "report"
-    work_copy = tmp_path_factory.mktemp("docs") / "work.duckdb"
-    shutil.copyfile(published_warehouse.parent / ".ops.state" / "work.duckdb", work_copy)
-    generate_dbt_docs(work_copy, AS_OF, out / "dbt-docs", work_copy.parent / "artifacts")
-    return write_report(published_warehouse, out)
+    paths = state_paths(published_warehouse)
+    generate_docs(paths.work_db, AS_OF, paths.dbt_dir / "docs")
+    return publish_report(paths)
 
 
 @pytest.fixture(scope="session")

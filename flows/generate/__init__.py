@@ -1,7 +1,7 @@
 """Sample-data generator: realistic, deterministic exports of every contract entity.
 
 ``generate_exports(out, seed=..., sites=..., days=..., faults=...)`` writes a folder
-of export files in every accepted format (see ``../shared/spec/exports.md``) and
+of export files in every accepted format (see ``docs/spec/exports.md``) and
 returns a :class:`GenerationReport`; with ``faults=True`` it also injects known,
 countable faults described by a :class:`FaultManifest`.
 

@@ -1,23 +1,20 @@
-"""The HTML KPI report of a published warehouse (``opskpi report``) and its dbt docs.
+"""Every page opskpi writes for people: the KPI report of a published warehouse, the
+quality gate's page of a run with GE's Data Docs made offline, and the dbt docs page.
 
-- :func:`write_report` (``build.py``): read-only SQL on the ``kpi``/``audit`` tables
-  (``data.py``) → one self-contained, offline ``index.html`` (Jinja template, inline
-  CSS and SVG charts: ``templates/``, ``static/``, ``charts.py``, ``formatting.py``).
-- :func:`generate_dbt_docs` (``dbt_docs.py``): the dbt project's static documentation
-  page, linked from the report as ``dbt-docs/index.html``.
+- :func:`write_report` (``kpi_report.py``): read-only SQL on the ``kpi``/``audit`` tables
+  (``data.py``) → one self-contained, offline ``index.html`` (Jinja templates, inline
+  CSS and SVG charts: ``templates/``, ``static/``, ``charts.py``, ``formatting.py``), the
+  KPIs presented as the warehouse's catalogue says (``catalogue.py``);
+- :func:`write_gate_page` (``gate_page.py``, ``gx_docs.py``);
+- :func:`write_dbt_docs` (``dbt_docs.py``);
+- :func:`publish_report` (``folder.py``): all of them together, in the report folder.
 """
 
 from __future__ import annotations
 
-from flows.report.build import write_report
+from flows.report.dbt_docs import write_dbt_docs
+from flows.report.folder import publish_report
+from flows.report.gate_page import write_gate_page
+from flows.report.kpi_report import write_report
 
-__all__ = ["generate_dbt_docs", "write_report"]
-
-
-def __getattr__(name: str):
-    # dbt is heavy to import; only the publish step needs the docs.
-    if name == "generate_dbt_docs":
-        from flows.report.dbt_docs import generate_dbt_docs
-
-        return generate_dbt_docs
-    raise AttributeError(name)
+__all__ = ["publish_report", "write_dbt_docs", "write_gate_page", "write_report"]

@@ -18,8 +18,8 @@ from typing import Any
 
 import duckdb
 
-from flows.query import open_read_only
-from flows.report.catalogue import kpi_order
+from flows.db import open_read_only
+from flows.report.catalogue import Catalogue, read_catalogue
 
 ALL_SITES = "ALL"
 
@@ -67,6 +67,7 @@ class ReportData:
     problem_files: list[dict[str, Any]]
     quarantine: list[dict[str, Any]]
     quality: dict[str, Any] = field(default_factory=dict)
+    catalogue: Catalogue = field(default_factory=lambda: Catalogue([]))
 
     def complete_week(self, week_start: date) -> bool:
         return self.as_of is not None and week_start + timedelta(days=6) <= self.as_of
@@ -105,6 +106,8 @@ def _read(con: duckdb.DuckDBPyConnection, warehouse: Path) -> ReportData:
         con, "SELECT max(date_day) FROM core.dim_date WHERE is_on_or_before_as_of"
     )
     params = {"as_of": as_of}
+    catalogue = read_catalogue(con)
+    kpi_order = catalogue.order
     sites = _sites(con)
     week, complete = _scorecard_week(con, as_of)
     scorecard_rows = _rows(
@@ -225,6 +228,7 @@ def _read(con: duckdb.DuckDBPyConnection, warehouse: Path) -> ReportData:
                ORDER BY q.quarantined_rows DESC, q.entity, q.file""",
         ),
         quality=_quality(con, published),
+        catalogue=catalogue,
     )
 
 

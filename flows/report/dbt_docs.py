@@ -1,10 +1,4 @@
-"""The dbt project's documentation as one static page, linked from the report.
-
-``dbt docs generate --static`` writes ``static_index.html``: the docs site with the
-manifest and catalog embedded, which opens from disk without ``dbt docs serve``. It is
-generated through dbt's Python API (``dbtRunner``) against the pipeline's database
-(``OPSKPI_DBT_DATABASE``, read by ``dbt_project/profiles.yml``) and copied to
-``<out_dir>/index.html``; the report links it as ``dbt-docs/index.html``.
+"""The dbt docs page, made to work offline and copied beside the KPI report.
 
 Offline check (dbt-core 1.11 / dbt-docs bundled page, inspected and loaded in headless
 Chromium with every request recorded, see tests/test_report_browser.py):
@@ -28,17 +22,10 @@ page's help texts just don't open without a network.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 from flows.atomic import write_text_atomically
-from flows.build import dbt_environment
-from flows.settings import get_settings
 
 #: The broken favicon link of dbt-docs' static page, and what replaces it.
 _FAVICON = re.compile(r"""<link rel="shortcut icon" href="\$\{require\([^"]*\)\}"\s*/?>""")
@@ -47,73 +34,18 @@ _ICON_USE = '<use xlink:href="{{ getIcon('
 _ICON_USE_FIXED = '<use ng-attr-xlink:href="{{ getIcon('
 _TRACKING_OFF = re.compile(r'"send_anonymous_usage_stats":\s*false')
 
+#: Where the dbt docs go, relative to the report folder.
+DBT_DOCS_DIR = "dbt-docs"
+
 
 class DbtDocsError(RuntimeError):
-    """``dbt docs generate`` failed, or its page would not work offline."""
+    """The docs page would not work offline."""
 
 
-def generate_dbt_docs(
-    database: Path,
-    as_of: date,
-    out_dir: Path,
-    artifacts_dir: Path,
-    project_dir: Path | None = None,
-) -> Path:
-    """Generate the dbt docs of ``database`` and write them to ``out_dir/index.html``.
-
-    ``as_of`` is passed as the dbt var (models that read it compile as in the build);
-    dbt's artifacts (manifest, catalog, the static page) go to
-    ``<artifacts_dir>/docs-target``, its log to ``<artifacts_dir>/logs``, so nothing is
-    written into the project folder. ``database`` is opened by dbt-duckdb to read its
-    catalog (information schema); pass a database no other process is writing.
-    Returns the path of the written page.
-    """
-    from dbt.cli.main import dbtRunner
-
-    project = Path(project_dir or get_settings().dbt_project_dir).resolve()
-    target = Path(artifacts_dir).resolve() / "docs-target"
-    args = [
-        "docs", "generate", "--static",
-        "--project-dir", str(project),
-        "--profiles-dir", str(project),
-        "--vars", json.dumps({"as_of": as_of.isoformat()}),
-        "--target-path", str(target),
-        "--log-path", str(Path(artifacts_dir).resolve() / "logs"),
-        "--no-send-anonymous-usage-stats",
-    ]
-    with _environment(dbt_environment(Path(database))):
-        result = dbtRunner().invoke(args)
-    if not result.success:
-        raise DbtDocsError(f"dbt docs generate failed: {result.exception or _failures(result)}")
-    static = target / "static_index.html"
-    if not static.is_file():
-        raise DbtDocsError(f"dbt docs generate wrote no static page ({static})")
-    html = static.read_text(encoding="utf-8")
+def write_dbt_docs(static_page: Path, out_dir: Path) -> Path:
+    """Copy dbt's static docs page to ``out_dir/index.html``, patched to work offline."""
+    html = Path(static_page).read_text(encoding="utf-8")
     if not _TRACKING_OFF.search(html):
         raise DbtDocsError("the docs page would load dbt's usage tracker (usage stats are on)")
     html = _FAVICON.sub(_EMPTY_ICON, html, count=1).replace(_ICON_USE, _ICON_USE_FIXED)
     return write_text_atomically(Path(out_dir) / "index.html", html)
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for one dbt invocation, then put the old ones back."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-def _failures(result) -> str:
-    nodes = getattr(getattr(result, "result", None), "results", None) or []
-    failed = [f"{r.node.name}: {r.message}" for r in nodes if str(r.status) in ("error", "fail")]
-    return "; ".join(failed) or "see the dbt log"
-
-
-__all__ = ["DbtDocsError", "generate_dbt_docs"]

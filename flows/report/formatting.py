@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 
-from flows.report.catalogue import Unit, kpi_info
+from jinja2 import pass_context
+
+from flows.report.catalogue import Unit
 
 MISSING = "–"  # en dash: no value (denominator 0 or no row), distinct from zero
 
@@ -88,6 +90,10 @@ def by_unit(value: float | None, unit: Unit) -> str:
             return usd(value, signed=True)
         case "usd_unit":
             return usd(value, cents=True)
+        case "usd_order":
+            return "" if _missing(value) else usd(value, cents=True) + "/order"
+        case "per_200k_hours":
+            return MISSING if _missing(value) else f"{float(value):,.2f} per 200k h"
         case "days":
             return days(value)
         case "hours":
@@ -97,17 +103,19 @@ def by_unit(value: float | None, unit: Unit) -> str:
     return number(value, 2)
 
 
-def kpi_value(value: float | None, kpi: str) -> str:
-    """A KPI value in its unit: kpi_value(0.8639, 'otif_rate') → '86.4%'."""
-    return by_unit(value, kpi_info(kpi).unit)
+@pass_context
+def kpi_value(ctx, value: float | None, kpi: str) -> str:
+    """A KPI value in its unit (the page's ``catalogue``): 0.8639 of otif_rate → '86.4%'."""
+    return by_unit(value, ctx["catalogue"](kpi).unit)
 
 
-def kpi_target(target: float | None, kpi: str, direction: str | None) -> str:
+@pass_context
+def kpi_target(ctx, target: float | None, kpi: str, direction: str | None) -> str:
     """'≥ 95.0%' for higher-is-better, '≤ 3.00 days' for lower-is-better."""
     if _missing(target):
         return "no target"
     sign = {"higher_is_better": "≥ ", "lower_is_better": "≤ "}.get(direction or "", "")
-    return sign + kpi_value(target, kpi)
+    return sign + by_unit(target, ctx["catalogue"](kpi).unit)
 
 
 def axis_label(value: float, unit: Unit, step: float) -> str:

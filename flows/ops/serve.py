@@ -2,9 +2,10 @@
 
 Prefect's temporary in-process server cannot fire schedules, so without a configured
 ``PREFECT_API_URL`` this starts a real local Prefect server (SQLite in the warehouse's
-state folder, listening on 127.0.0.1 only), supervises it while serving, and stops it on
-exit. With ``PREFECT_API_URL`` set, the flow is served against that server instead (for
-production, see README: a shared Prefect server and a worker).
+state folder, with its UI, listening on 127.0.0.1 only, port ``OPSKPI_PREFECT_PORT``,
+default 4200), supervises it while serving, and stops it on exit. With
+``PREFECT_API_URL`` set, the flow is served against that server instead (for production,
+see README: a shared Prefect server and a worker).
 """
 
 from __future__ import annotations
@@ -20,27 +21,38 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from flows.state import state_paths
+from flows.warehouse.paths import StatePaths
 
 DEPLOYMENT_NAME = "nightly"
+FLOW_NAME = "opskpi-refresh"
 
 
-def _free_port() -> int:
+class PortInUse(RuntimeError):
+    """The local Prefect server's port is taken."""
+
+
+def _check_port_free(port: int) -> None:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortInUse(
+                f"port {port} on 127.0.0.1 is in use (another Prefect server?): set "
+                "OPSKPI_PREFECT_PORT to a free port, or PREFECT_API_URL to use that server"
+            ) from None
 
 
 @contextlib.contextmanager
-def local_prefect_server(home: Path, timeout: float = 180.0) -> Iterator[str]:
-    """A ``prefect server start`` subprocess on loopback; yields its API URL."""
+def local_prefect_server(home: Path, port: int, timeout: float = 180.0) -> Iterator[str]:
+    """A ``prefect server start`` subprocess (with its UI) on loopback; yields its API URL."""
     home.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    _check_port_free(port)
     env = dict(os.environ)
     env.update({
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": env.get("PREFECT_UI_ENABLED", "false"),
+        "PREFECT_UI_ENABLED": "true",
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
     })
     env.pop("PREFECT_API_URL", None)
     log = (home / "server.log").open("ab")
@@ -93,15 +105,14 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def serve(exports_dir: Path, warehouse: Path, cron: str, timezone: str) -> None:
+def serve(exports_dir: Path, paths: StatePaths, cron: str, timezone: str, port: int) -> None:
     """Serve the refresh flow on ``cron`` (in ``timezone``) until interrupted."""
     from prefect.schedules import Cron
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.refresh import refresh_flow
 
-    parameters = {"exports_dir": str(Path(exports_dir).resolve()),
-                  "warehouse": str(Path(warehouse).resolve())}
+    parameters = {"exports_dir": str(Path(exports_dir).resolve()), "warehouse": str(paths.warehouse)}
     schedule = Cron(cron, timezone=timezone)
 
     def run_served() -> None:
@@ -114,13 +125,23 @@ def serve(exports_dir: Path, warehouse: Path, cron: str, timezone: str) -> None:
     # `kill` / systemd stop send SIGTERM: shut down like Ctrl-C, so the server is stopped
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     if os.environ.get("PREFECT_API_URL"):
-        print(f"serving on {os.environ['PREFECT_API_URL']} ({cron}, {timezone})", flush=True)
+        url = os.environ["PREFECT_API_URL"]
+        print(f"serving on {url} ({cron}, {timezone})", flush=True)
+        print(_run_now_hint(url), flush=True)
         run_served()
         return
-    home = state_paths(Path(warehouse)).root / "prefect"
-    with local_prefect_server(home) as url:
+    home = paths.prefect_home
+    with local_prefect_server(home, port) as url:
         print(f"started a local Prefect server at {url} (data in {home})", flush=True)
+        print(f"Prefect UI: {url.removesuffix('/api')}", flush=True)
         os.environ["PREFECT_API_URL"] = url  # flow-run subprocesses inherit it
         with temporary_settings(updates={PREFECT_API_URL: url}):
             print(f"serving the refresh on '{cron}' ({timezone}); Ctrl-C to stop", flush=True)
+            print(_run_now_hint(url), flush=True)
             run_served()
+
+
+def _run_now_hint(url: str) -> str:
+    """The exact command that starts a run of the deployment from another shell."""
+    return (f"run it now from another shell: PREFECT_API_URL={url} "
+            f"prefect deployment run '{FLOW_NAME}/{DEPLOYMENT_NAME}'")

@@ -48,8 +48,3 @@ def install() -> None:
         _DuckDBDialect(DIALECT),
     )
 
-
-def is_installed() -> bool:
-    import great_expectations.execution_engine.sqlalchemy_execution_engine as see
-
-    return any(isinstance(d, _DuckDBDialect) for d in see._PERSISTED_CONNECTION_DIALECTS)

@@ -9,7 +9,8 @@ download). Three layers make sure of that:
    (``SELECT`` and its forms ``FROM``/``WITH``/``VALUES``/``DESCRIBE``/``SUMMARIZE``/
    ``PIVOT``, ``EXPLAIN``, ``PRAGMA``/``CALL`` of table functions) are run, anything
    else is refused with the same "the warehouse is read-only" message;
-2. the file is opened with ``read_only=True``, so DuckDB itself refuses any write to it;
+2. the file is attached ``READ_ONLY`` (``flows.db.open_read_only``), so DuckDB itself
+   refuses any write to it, and a new query always reads the latest published file;
 3. the session has ``enable_external_access = false`` (no file or network access but
    the warehouse itself: no ``COPY TO``, ``EXPORT``, ``ATTACH``, ``INSTALL``/``LOAD``,
    ``read_csv('/etc/...')``) and ``lock_configuration = true`` (no ``SET`` can undo it).
@@ -30,6 +31,8 @@ from uuid import UUID
 
 import duckdb
 
+from flows.db import open_read_only
+
 FORMATS = ("table", "csv", "json")
 
 #: Rows shown by the ``table`` format; the machine formats always return every row.
@@ -38,16 +41,12 @@ TABLE_MAX_ROWS = 1000
 #: Statement types that only read (DuckDB's ``StatementType`` names).
 _READING = {"SELECT", "EXPLAIN", "PRAGMA", "CALL", "MULTI"}
 
-#: Session settings of every query connection (see the module docstring).
-_SESSION_CONFIG = {
-    "enable_external_access": "false",
-    "autoinstall_known_extensions": "false",
-    "allow_community_extensions": "false",
-    "TimeZone": "UTC",
-    "lock_configuration": "true",  # last: nothing above can be changed by a query
-}
-
 READ_ONLY = "the warehouse is read-only"
+
+#: What the refusal message lists: every statement form that runs (the parser files
+#: FROM, WITH, VALUES, PIVOT/UNPIVOT, DESCRIBE, SHOW and SUMMARIZE under SELECT).
+ALLOWED = ("SELECT, FROM, WITH, VALUES, PIVOT, UNPIVOT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, "
+           "PRAGMA and CALL of table functions")
 
 
 class QueryError(Exception):
@@ -66,7 +65,10 @@ def run_query(warehouse: Path, sql: str, fmt: str = "table") -> str:
     warehouse = Path(warehouse)
     if not warehouse.is_file():
         raise QueryError(f"no warehouse at {warehouse} (run `opskpi refresh` first)")
-    con = open_read_only(warehouse)
+    try:
+        con = open_read_only(warehouse)
+    except duckdb.Error as exc:
+        raise QueryError(f"cannot open {warehouse} read-only: {' '.join(str(exc).split())}") from None
     try:
         statements = _checked_statements(con, sql)
         for statement in statements[:-1]:
@@ -83,18 +85,6 @@ def run_query(warehouse: Path, sql: str, fmt: str = "table") -> str:
         return _as_csv(columns, rows) if fmt == "csv" else _as_json(columns, types, rows)
     finally:
         con.close()
-
-
-def open_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    """A locked-down, read-only connection to ``warehouse`` (see the module docstring).
-
-    Read-only connections never block the refresh: it replaces the file by a rename,
-    and an open connection keeps reading the version it opened.
-    """
-    try:
-        return duckdb.connect(str(warehouse), read_only=True, config=dict(_SESSION_CONFIG))
-    except duckdb.Error as exc:
-        raise QueryError(f"cannot open {warehouse} read-only: {exc}") from None
 
 
 def _checked_statements(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
@@ -116,7 +106,7 @@ def _checked_statements(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
             what = "this statement is" if kind == "UNKNOWN" else f"{kind.replace('_', ' ')} statements are"
             raise QueryError(
                 f"{READ_ONLY}: {what} not allowed "
-                f"(only SELECT, FROM, WITH, DESCRIBE, SUMMARIZE, EXPLAIN, PRAGMA); "
+                f"(only reading statements: {ALLOWED}); "
                 f"refused: {_abbrev(statement.query)}"
             )
     return statements

@@ -14,17 +14,13 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from flows.atomic import write_text_atomically
-from flows.report.catalogue import GROUPS, kpi_info, kpi_order
 from flows.report.charts import site_colors, weekly_chart
 from flows.report.data import ReportData, read_report_data, report_generated_at
-from flows.report.formatting import FILTERS
-
-#: Where ``generate_dbt_docs`` puts the dbt documentation, relative to the report folder.
-DBT_DOCS_DIR = "dbt-docs"
+from flows.report.dbt_docs import DBT_DOCS_DIR
+from flows.report.templating import environment
 
 
 def write_report(warehouse: Path, out_dir: Path | None = None) -> Path:
@@ -46,24 +42,11 @@ def write_report(warehouse: Path, out_dir: Path | None = None) -> Path:
 
 def render_report(data: ReportData, dbt_docs: bool = False) -> str:
     """The page's HTML for ``data`` (separate from writing, for tests and previews)."""
-    env = _environment()
-    return env.get_template("report.html.j2").render(**_context(data, dbt_docs))
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("flows.report", "templates"),
-        autoescape=select_autoescape(["html", "j2"], default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=False,
-        lstrip_blocks=False,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(FILTERS)
-    return env
+    return environment().get_template("report.html.j2").render(**_context(data, dbt_docs))
 
 
 def _context(d: ReportData, dbt_docs: bool) -> dict[str, Any]:
+    kpi_info, kpi_order = d.catalogue.info, d.catalogue.order
     colors = site_colors([s.site_id for s in d.sites])
     partial_week = d.weeks[-1] if d.weeks and not d.complete_week(d.weeks[-1]) else None
     scorecard_groups = [
@@ -81,7 +64,7 @@ def _context(d: ReportData, dbt_docs: bool) -> dict[str, Any]:
         latest = by_site.get("ALL", {}).get(d.scorecard_week) if d.scorecard_week else None
         chart_items.append({"kpi": kpi, "info": info, "chart": chart, "target": target,
                             "latest": latest})
-    group_rank = {g: i for i, g in enumerate(GROUPS)}
+    group_rank = {g: i for i, g in enumerate(d.catalogue.groups)}
     chart_items.sort(key=lambda item: (group_rank.get(item["info"].group, 99), kpi_order(item["kpi"])))
     chart_groups = [(g, list(items)) for g, items in groupby(chart_items, key=lambda i: i["info"].group)]
     volume_kpis = sorted({k for k, _ in d.week_volumes}, key=kpi_order)
@@ -102,7 +85,7 @@ def _context(d: ReportData, dbt_docs: bool) -> dict[str, Any]:
         "d": d,
         # Our own stylesheet, inlined verbatim (HTML-escaping would break '>' and quotes).
         "css": Markup(resources.files("flows.report").joinpath("static/report.css").read_text("utf-8")),
-        "catalogue": kpi_info,
+        "catalogue": d.catalogue,
         "scorecard_groups": scorecard_groups,
         "scorecard_sites": {sid for _, sid in d.scorecard},
         "volume_kpis": volume_kpis,
