@@ -58,7 +58,7 @@ def generate(
         Path | None, typer.Option(help="Write what was generated/injected as JSON here.")
     ] = None,
 ) -> None:
-    """Generate realistic sample exports of all 13 entities (deterministic by seed)."""
+    """Generate realistic sample exports of all 18 entities (deterministic by seed)."""
     from flows.generate import generate_exports
 
     result = generate_exports(

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -245,6 +246,40 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, faulty):
     other = _digests(tmp_path / "other")
     changed = [f for f in first if f in other and other[f] != first[f]]
     assert len(changed) >= len(first) * 0.8
+
+
+def _month_of(rel: str) -> str | None:
+    found = re.search(r"_(\d{4}-\d{2})(?:_|\.)", rel.rsplit("/", 1)[-1])
+    return found.group(1) if found else None
+
+
+@pytest.mark.parametrize(("days", "faults"), [(55, False), (80, True)],
+                         ids=["ends-on-a-month-end", "ends-mid-month-with-faults"])
+def test_a_week_later_the_complete_months_are_byte_identical(tmp_path, days, faults):
+    """Same seed, start and sites, 7 days more: the files of every month complete in both
+    runs (by site-local dates: 55 days from 5 Jan end on 28 Feb) and the one-piece
+    reference files are byte-identical. Only the later months' files, and the yearly fx
+    file that gains the new days' rates, may differ. Five sites: zones west and east of
+    UTC, so month ends fall at different instants."""
+    start = date(2026, 1, 5)
+    short = generate_exports(tmp_path / "short", seed=5, sites=5, days=days, start=start,
+                             faults=faults, scale=0.5)
+    generate_exports(tmp_path / "long", seed=5, sites=5, days=days + 7, start=start,
+                     faults=faults, scale=0.5)
+    end = start + timedelta(days=days)  # the first day after the shorter run
+    complete = {f"2026-{m:02d}" for m in range(1, 12) if date(2026, m + 1, 1) <= end}
+    assert complete == {"2026-01", "2026-02"}
+    before, after = _digests(tmp_path / "short"), _digests(tmp_path / "long")
+    assert set(before) <= set(after)
+    changed = {f for f in before if before[f] != after[f]}
+    allowed_to_change = {f for f in before if _month_of(f) is not None
+                         and _month_of(f) not in complete} | {"fin/fx_rates_2026.csv.gz"}
+    assert changed <= allowed_to_change, sorted(changed - allowed_to_change)
+    assert "fin/fx_rates_2026.csv.gz" in changed  # the comparison does see changes
+    # what is compared: a file of each complete month for every monthly entity
+    monthly = {f.rsplit("/", 1)[-1].split("_20")[0] for f in short.files
+               if _month_of(f) in complete}
+    assert monthly >= {e.name for e in ENTITIES} - {"sites", "carriers", "fx_rates", "budgets"}
 
 
 def test_refuses_a_folder_with_files(tmp_path):

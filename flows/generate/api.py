@@ -1,10 +1,12 @@
 """``generate_exports``: realistic, deterministic export folders of every entity.
 
-Reference data first (small, in one piece), then the three big domains month by
-month, each month in groups of sites: every site × month chunk draws from its own
-random stream, rows go to the monthly files of their update date, and a month's files
-are closed as soon as no later chunk can reach them. Memory stays bounded by a chunk
-and a few open writers, whatever the number of sites and days.
+Reference data first (small, in one piece), then the big domains (deliveries and
+returns, spend, labor, inventory, service, safety) month by month, each month in groups
+of sites: every site × month chunk draws from its own random stream, rows go to the
+monthly files of their update date, and a month's files are closed as soon as no later
+chunk can reach them. Memory stays bounded by a chunk and a few open writers, whatever
+the number of sites and days; and since nothing depends on the number of days, a longer
+run re-creates the files of the months both runs complete byte for byte.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from flows.contract import ENTITY_BY_NAME
-from flows.generate import deliveries, labor, reference, spend
+from flows.generate import deliveries, inventory, labor, reference, safety, service, spend
 from flows.generate.batch import Batch
 from flows.generate.exporter import Exporter
 from flows.generate.faults import Row, write_file_faults
@@ -34,9 +36,12 @@ REFERENCE = (
 )
 
 DOMAINS: tuple[tuple[tuple[str, ...], SiteMonth], ...] = (
-    (("order_lines", "shipments"), deliveries.site_month),
+    (("order_lines", "shipments", "returns"), deliveries.site_month),
     (("purchase_order_lines", "goods_receipts", "invoice_lines"), spend.site_month),
     (("timesheets",), labor.site_month),
+    (("inventory_snapshots", "cycle_counts"), inventory.site_month),
+    (("service_tickets",), service.site_month),
+    (("safety_incidents",), safety.site_month),
 )
 
 SITE_GROUP = 10  # sites generated before writing (does not change the output)
@@ -45,7 +50,7 @@ SITE_GROUP = 10  # sites generated before writing (does not change the output)
 def generate_exports(out: Path, *, seed: int = 42, sites: int = 3, days: int = 90,
                      start: date = date(2026, 1, 5), faults: bool = False,
                      scale: float = 1.0) -> GenerationReport:
-    """Write an exports folder of all 13 entities into ``out`` (which must be empty).
+    """Write an exports folder of all 18 entities into ``out`` (which must be empty).
 
     Same arguments ⇒ byte-identical files. ``faults=True`` adds known, countable faults
     described by ``report.faults``. ``scale`` multiplies the per-site daily volumes.

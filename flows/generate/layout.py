@@ -23,10 +23,6 @@ class FileSpec:
     gz: bool
     style: S.FileStyle
 
-    @property
-    def is_text(self) -> bool:
-        return self.fmt in ("csv", "json", "jsonl")
-
 
 #: (extension, style) for the one file of an entity's base slot.
 BASE_FILES: dict[str, tuple[str, S.FileStyle]] = {
@@ -68,6 +64,27 @@ MONTHLY_FILES: dict[str, list[tuple[str, S.FileStyle]]] = {
     "timesheets": [
         ("ndjson", S.JSON_C), ("parquet", S.PARQUET_DEC), ("csv.gz", S.CSV_QUOTED),
         ("txt", S.PIPE), ("jsonl.gz", S.JSON_A),
+    ],
+    "inventory_snapshots": [
+        ("parquet", S.PARQUET_DEC), ("csv.gz", S.SEMI), ("txt", S.TAB), ("jsonl.gz", S.JSON_C),
+        ("csv", S.CSV_CRLF), ("parquet", S.PARQUET_DBL),
+    ],
+    "cycle_counts": [
+        ("csv", S.CSV_QUOTED), ("xlsx", S.XLSX), ("ndjson", S.JSON_C),
+        ("parquet", S.PARQUET_DEC.but(parquet_local=("counted_at",))), ("txt.gz", S.PIPE),
+    ],
+    "returns": [
+        ("json", S.JSON_A), ("csv", S.SEMI_BOM), ("parquet", S.PARQUET_DBL),
+        ("jsonl.gz", S.JSON_B), ("txt", S.TAB), ("csv.gz", S.CSV_BOM),
+    ],
+    # wall-clock times without offset in most text files: tickets cross clock changes
+    "service_tickets": [
+        ("csv", S.CSV_QUOTED), ("jsonl", S.JSON_C), ("xlsx", S.XLSX), ("parquet", S.PARQUET_DEC),
+        ("csv.gz", S.SEMI), ("json.gz", S.JSON_B),
+    ],
+    "safety_incidents": [
+        ("xlsx", S.XLSX_TEXT), ("csv", S.CSV_BOM), ("json", S.JSON_C), ("parquet", S.PARQUET_DBL),
+        ("txt", S.PIPE),
     ],
     "vendors": [("jsonl.gz", S.JSON_B)],
     "employees": [("ndjson.gz", S.JSON_C)],
