@@ -50,6 +50,22 @@ def clean(tmp_path_factory) -> tuple[Path, GenerationReport, duckdb.DuckDBPyConn
     con.close()
 
 
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> tuple[Path, GenerationReport, duckdb.DuckDBPyConnection]:
+    """The committed sample's parameters (3 sites, 90 days from 5 Jan 2026, seed 42)."""
+    out = tmp_path_factory.mktemp("sample")
+    report = generate_exports(out, seed=42, sites=3, days=90, start=date(2026, 1, 5))
+    con = _ingest(out, tmp_path_factory.mktemp("db") / "sample.duckdb")
+    yield out, report, con
+    con.close()
+
+
+def _latest(entity: str, key: str) -> str:
+    """The surviving version of each record (exports.md's versioning rule)."""
+    return (f"(SELECT * FROM raw.{entity} QUALIFY row_number() OVER (PARTITION BY {key} "
+            "ORDER BY updated_at DESC NULLS LAST, _file DESC, _row DESC) = 1)")
+
+
 def _ext(rel: str) -> str:
     name = rel.rsplit("/", 1)[-1]
     return "." + ".".join(name.split(".")[-2:]) if name.endswith(".gz") else \
@@ -228,6 +244,154 @@ def test_record_versions_span_files(clean):
             SELECT count(*) FROM (SELECT {key} FROM raw.{entity} GROUP BY {key}
                                   HAVING count(DISTINCT _file) > 1)""").fetchone()[0]
         assert spanning > 0, entity
+
+
+# --- the five newer domains -------------------------------------------------------------
+def test_inventory_snapshots_daily_weekly_sell_outs_and_order_skus(sample):
+    _, _, con = sample
+    by_site = con.execute("""
+        SELECT site_id, count(DISTINCT snapshot_date), list(DISTINCT dayofweek(snapshot_date)),
+               count(*) FILTER (WHERE on_hand_qty = 0), list(DISTINCT currency)
+        FROM raw.inventory_snapshots GROUP BY 1 ORDER BY 1""").fetchall()
+    # S01 and S03 every day of the 90, S02 (every third site) on Sundays only (dayofweek 0)
+    assert [(s, d) for s, d, *_ in by_site] == [("S01", 90), ("S02", 12), ("S03", 90)]
+    assert by_site[1][2] == [0]
+    assert sum(zeros for *_, zeros, _ in by_site) > 0, "zero balances are listed"
+    assert [c for *_, c in by_site] == [["USD"], ["EUR"], ["AUD"]]  # local, with fx rates
+    assert con.execute("SELECT count(*) FROM raw.inventory_snapshots i WHERE currency <> 'USD' "
+                       "AND NOT EXISTS (SELECT 1 FROM raw.fx_rates f WHERE f.currency = i.currency "
+                       "AND f.rate_date <= i.snapshot_date)").fetchone()[0] == 0
+    # a SKU on one snapshot and missing from the site's next one: sold out, dropped
+    dropped = con.execute("""
+        WITH dates AS (SELECT DISTINCT site_id, snapshot_date FROM raw.inventory_snapshots),
+        nxt AS (SELECT site_id, snapshot_date,
+                       lead(snapshot_date) OVER (PARTITION BY site_id ORDER BY snapshot_date) AS d
+                FROM dates)
+        SELECT count(*) FROM raw.inventory_snapshots i JOIN nxt USING (site_id, snapshot_date)
+        WHERE nxt.d IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM raw.inventory_snapshots j
+            WHERE j.site_id = i.site_id AND j.sku = i.sku AND j.snapshot_date = nxt.d)""")
+    assert dropped.fetchone()[0] > 0
+    # every SKU ordered is stocked at the fulfilling site, and every shipment from the
+    # site's first snapshot on finds a cost of goods there
+    assert con.execute("SELECT count(*) FROM raw.order_lines o WHERE NOT EXISTS (SELECT 1 FROM "
+                       "raw.inventory_snapshots i WHERE i.site_id = o.site_id AND i.sku = o.sku)"
+                       ).fetchone()[0] == 0
+    shipments, costed = con.execute("""
+        WITH s AS (SELECT DISTINCT s.shipment_id, s.site_id, o.sku, s.shipped_at::DATE AS d
+                   FROM raw.shipments s JOIN raw.order_lines o USING (order_id, line_number)),
+        f AS (SELECT site_id, min(snapshot_date) AS first FROM raw.inventory_snapshots GROUP BY 1)
+        SELECT count(*), count(*) FILTER (WHERE EXISTS (
+            SELECT 1 FROM raw.inventory_snapshots i
+            WHERE i.site_id = s.site_id AND i.sku = s.sku AND i.snapshot_date <= s.d))
+        FROM s JOIN f USING (site_id) WHERE s.d >= f.first""").fetchone()
+    assert shipments > 1000 and costed == shipments
+
+
+def test_cycle_counts_mostly_exact_with_shrinkage_and_recounts(sample):
+    _, _, con = sample
+    counts, exact, short, over, unstamped = con.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE counted_qty = system_qty),
+               count(*) FILTER (WHERE counted_qty < system_qty),
+               count(*) FILTER (WHERE counted_qty > system_qty),
+               count(*) FILTER (WHERE updated_at IS NULL)
+        FROM {_latest("cycle_counts", "count_id")}""").fetchone()
+    assert 0.7 < exact / counts < 0.95 and short > over > 0 and unstamped > 0
+    # recounts: a second version of the count, counted and stamped later (an unstamped
+    # first version sorts oldest anyway)
+    recounts = con.execute("""
+        SELECT count(*), count(*) FILTER (WHERE a.counted_at < b.counted_at
+                                          AND coalesce(a.updated_at < b.updated_at, true))
+        FROM raw.cycle_counts a JOIN raw.cycle_counts b USING (count_id)
+        WHERE (a._file, a._row) < (b._file, b._row)""").fetchone()
+    assert recounts[0] > 0 and recounts[0] == recounts[1]
+
+
+def test_returns_cite_order_lines_in_every_reason_and_status(sample):
+    _, _, con = sample
+    returns = _latest("returns", "return_id")
+    assert {r for (r,) in con.execute(f"SELECT DISTINCT reason FROM {returns}").fetchall()} == \
+        {"damaged", "defective", "wrong_item", "late", "not_needed", "other"}
+    assert {r for (r,) in con.execute(f"SELECT DISTINCT status FROM {returns}").fetchall()} == \
+        {"requested", "received", "refunded", "rejected", "cancelled"}
+    total, known, other_site = con.execute(f"""
+        SELECT count(*), count(o.order_id), count(*) FILTER (WHERE o.site_id <> r.site_id)
+        FROM {returns} r LEFT JOIN (SELECT DISTINCT order_id, line_number, site_id
+                                    FROM raw.order_lines) o USING (order_id, line_number)
+        """).fetchone()
+    assert other_site == 0 and 0 < total - known <= total * 0.05, (total, known)
+    refunds = con.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE refund_amount > 0 AND currency IS NOT NULL),
+               count(*) FILTER (WHERE received_at IS NULL)
+        FROM {returns} WHERE status = 'refunded'""").fetchone()
+    assert refunds[0] == refunds[1] and refunds[2] > 0, refunds  # some refunded unreturned
+    assert con.execute(f"SELECT count(*) FROM {returns} WHERE status = 'refunded' AND "
+                       "refunded_at IS NULL").fetchone()[0] == 0
+    # registered ahead: requested after the last generated day (4 April, any site's zone)
+    assert con.execute(f"SELECT count(*) FROM {returns} WHERE requested_at >= "
+                       "TIMESTAMPTZ '2026-04-05 12:00:00+00'").fetchone()[0] > 0
+
+
+SLA = "(VALUES ('urgent', 1, 8), ('high', 4, 24), ('normal', 8, 72), ('low', 24, 168)) " \
+      "AS sla(priority, response_h, resolution_h)"
+
+
+def test_service_tickets_meet_miss_and_hit_the_deadlines_exactly(sample):
+    _, _, con = sample
+    tickets = _latest("service_tickets", "ticket_id")
+    rows = con.execute(f"""
+        SELECT priority,
+          count(*) FILTER (WHERE epoch(first_response_at) - epoch(opened_at) = response_h * 3600),
+          count(*) FILTER (WHERE epoch(first_response_at) - epoch(opened_at) > response_h * 3600),
+          count(*) FILTER (WHERE first_response_at IS NULL),
+          count(*) FILTER (WHERE epoch(resolved_at) - epoch(opened_at) = resolution_h * 3600),
+          count(*) FILTER (WHERE epoch(resolved_at) - epoch(opened_at) > resolution_h * 3600),
+          list(DISTINCT status ORDER BY status)
+        FROM {tickets} JOIN {SLA} USING (priority) GROUP BY 1 ORDER BY 1""").fetchall()
+    assert [r[0] for r in rows] == ["high", "low", "normal", "urgent"]
+    for priority, *counts, statuses in rows:
+        assert all(counts), (priority, counts)  # exact, late and unanswered; exact and late
+        assert {"resolved", "closed", "cancelled"} <= set(statuses), priority
+    assert {s for (s,) in con.execute(f"SELECT DISTINCT status FROM {tickets}").fetchall()} == \
+        {"open", "pending", "resolved", "closed", "cancelled"}
+    # resolved exactly at the deadline across a clock change: elapsed hours are the service
+    # level's, wall-clock hours one more or less
+    across = con.execute(f"""
+        SELECT count(*) FROM {tickets} t JOIN {SLA} USING (priority) JOIN raw.sites s USING (site_id)
+        WHERE epoch(resolved_at) - epoch(opened_at) = resolution_h * 3600
+          AND abs(epoch(timezone(s.timezone, resolved_at)) - epoch(timezone(s.timezone, opened_at))
+                  - resolution_h * 3600) = 3600""").fetchone()[0]
+    assert across > 0
+
+
+def test_service_ticket_files_hold_wall_clock_times_without_offset(sample):
+    root, report, _ = sample
+    naive = re.compile(r'(?:^|[,;|\t"])(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?)'
+                       r'(?=["]?(?:[,;|\t]|$))', re.M)
+    csv = next(f for f in report.files if f.startswith("crm/service_tickets_") and
+               f.endswith(".csv"))
+    assert naive.search((root / csv).read_text(encoding="utf-8-sig"))
+
+
+def test_safety_incidents_every_severity_days_lost_only_for_lost_time(sample):
+    _, _, con = sample
+    rows = con.execute(f"""
+        SELECT severity, count(*), min(days_lost), max(days_lost), count(employee_id)
+        FROM {_latest("safety_incidents", "incident_id")} GROUP BY 1 ORDER BY 1""").fetchall()
+    assert [r[0] for r in rows] == ["first_aid", "lost_time", "near_miss", "recordable"]
+    for severity, n, low, high, named in rows:
+        assert (low > 0) == (severity == "lost_time") and (high > 0) == (severity == "lost_time")
+        assert (named < n) == (severity == "near_miss"), severity  # near misses name nobody
+    assert con.execute("SELECT count(*) FROM raw.safety_incidents i JOIN raw.employees e "
+                       "USING (employee_id) WHERE e.home_site_id <> i.site_id").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM raw.safety_incidents i WHERE employee_id IS NOT NULL "
+                       "AND employee_id NOT IN (SELECT employee_id FROM raw.employees)"
+                       ).fetchone()[0] == 0
+    # a lost-time injury is first reported as recordable, then re-sent with the days lost
+    assert con.execute("""
+        SELECT count(*) FROM raw.safety_incidents a JOIN raw.safety_incidents b USING (incident_id)
+        WHERE a.severity = 'recordable' AND a.days_lost = 0 AND b.severity = 'lost_time'
+          AND b.days_lost > 0 AND a.updated_at < b.updated_at""").fetchone()[0] > 0
 
 
 # --- determinism --------------------------------------------------------------------------

@@ -4,12 +4,12 @@ Drawn from ``rng_for(seed, SERVICE, site, month)`` over the whole calendar month
 priority; urgent tickets around the clock, the others in office hours. Against the
 default service levels (urgent 1 h response / 8 h resolution, high 4 / 24, normal 8 / 72,
 low 24 / 168, elapsed hours) most are answered and resolved in time, some late, some
-exactly at the deadline (to the microsecond), some never answered, some cancelled, some
-still open. Around every clock change of the site's zone a few tickets are opened so
-that their deadlines fall on the other side of it (one in the hour after the change:
-when clocks go back, the second occurrence of a repeated wall-clock hour). Versions:
-opened, answered (pending), resolved, closed or cancelled, each in the file of its
-update month.
+exactly at the deadline (to the microsecond; at least the month's first ticket of each
+priority), some never answered, some cancelled, some still open. Around every clock
+change of the site's zone a few tickets are opened so that their deadlines fall on the
+other side of it (one in the hour after the change: when clocks go back, the second
+occurrence of a repeated wall-clock hour). Versions: opened, answered (pending),
+resolved, closed or cancelled, each in the file of its update month.
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ def site_month(world: World, site: Site, k: int) -> Batch:
     resolution = np.select([u < 0.04, u < 0.09, u < 0.13, u < 0.28],
                            [CANCELLED, UNRESOLVED, EXACT, LATE], IN_TIME)
     resolution = np.where((response == NEVER) & (rng.random(n) < 0.5), UNRESOLVED, resolution)
+    # the month's first ticket of each priority is answered and resolved on the deadline
+    _, first = np.unique(prio, return_index=True)
+    response[first], resolution[first] = EXACT, EXACT
 
     changes = clock_changes(world, site, days)
     if changes.size:
