@@ -448,6 +448,14 @@ def _digests(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def test_committed_sample_is_what_the_generator_writes(sample):
+    """data/sample/README.md says how it was made; regenerating gives the same bytes."""
+    root, _, _ = sample
+    committed = Path(__file__).resolve().parent.parent / "data" / "sample"
+    expected = {f: d for f, d in _digests(committed).items() if f != "README.md"}
+    assert _digests(root) == expected
+
+
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, faulty):
     root, report, _ = faulty
     again = generate_exports(tmp_path / "again", seed=7, sites=2, days=20, faults=True)

@@ -70,7 +70,7 @@ MONTHLY_FILES: dict[str, list[tuple[str, S.FileStyle]]] = {
         ("csv", S.CSV_CRLF), ("parquet", S.PARQUET_DBL),
     ],
     "cycle_counts": [
-        ("csv", S.CSV_QUOTED), ("xlsx", S.XLSX), ("ndjson", S.JSON_C),
+        ("xlsx", S.XLSX), ("csv", S.CSV_QUOTED), ("ndjson", S.JSON_C),
         ("parquet", S.PARQUET_DEC.but(parquet_local=("counted_at",))), ("txt.gz", S.PIPE),
     ],
     "returns": [
@@ -79,7 +79,7 @@ MONTHLY_FILES: dict[str, list[tuple[str, S.FileStyle]]] = {
     ],
     # wall-clock times without offset in most text files: tickets cross clock changes
     "service_tickets": [
-        ("csv", S.CSV_QUOTED), ("jsonl", S.JSON_C), ("xlsx", S.XLSX), ("parquet", S.PARQUET_DEC),
+        ("xlsx", S.XLSX), ("csv", S.CSV_QUOTED), ("jsonl", S.JSON_C), ("parquet", S.PARQUET_DEC),
         ("csv.gz", S.SEMI), ("json.gz", S.JSON_B),
     ],
     "safety_incidents": [
@@ -91,8 +91,8 @@ MONTHLY_FILES: dict[str, list[tuple[str, S.FileStyle]]] = {
     "pay_rates": [("json.gz", S.JSON_A)],
 }
 
-#: XLSX only ever for the first month of PO lines (small/medium entities only).
-XLSX_FIRST_MONTH_ONLY = {"purchase_order_lines"}
+#: XLSX only ever for the first month of these (a workbook is written cell by cell).
+XLSX_FIRST_MONTH_ONLY = {"purchase_order_lines", "cycle_counts", "service_tickets"}
 
 YEARLY_FILES: dict[str, tuple[str, S.FileStyle]] = {
     "fx_rates": ("csv.gz", S.CSV_BOM.but(extra_column=None, quote_all=False)),
