@@ -301,14 +301,30 @@ def test_inventory_snapshots_daily_weekly_sell_outs_and_order_skus(sample):
         SELECT site_id, count(DISTINCT snapshot_date), list(DISTINCT dayofweek(snapshot_date)),
                count(*) FILTER (WHERE on_hand_qty = 0), list(DISTINCT currency)
         FROM raw.inventory_snapshots GROUP BY 1 ORDER BY 1""").fetchall()
-    # S01 and S03 every day of the 90, S02 (every third site) on Sundays only (dayofweek 0)
-    assert [(s, d) for s, d, *_ in by_site] == [("S01", 90), ("S02", 12), ("S03", 90)]
+    # S01 and S03 daily, missing a night now and then (of 90 days); S02 (every third site)
+    # on Sundays only (dayofweek 0)
+    assert [s for s, *_ in by_site] == ["S01", "S02", "S03"]
+    assert 80 <= by_site[0][1] < 90 and 80 <= by_site[2][1] < 90 and by_site[1][1] == 12
     assert by_site[1][2] == [0]
     assert sum(zeros for *_, zeros, _ in by_site) > 0, "zero balances are listed"
-    assert [c for *_, c in by_site] == [["USD"], ["EUR"], ["AUD"]]  # local, with fx rates
-    assert con.execute("SELECT count(*) FROM raw.inventory_snapshots i WHERE currency <> 'USD' "
-                       "AND NOT EXISTS (SELECT 1 FROM raw.fx_rates f WHERE f.currency = i.currency "
-                       "AND f.rate_date <= i.snapshot_date)").fetchone()[0] == 0
+    # local currencies with fx rates, and at every other site a consignment SKU in MXN,
+    # which has none
+    assert [sorted(c) for *_, c in by_site] == [["MXN", "USD"], ["EUR"], ["AUD", "MXN"]]
+    assert con.execute("SELECT count(*) FROM raw.inventory_snapshots i WHERE currency "
+                       "NOT IN ('USD', 'MXN') AND NOT EXISTS (SELECT 1 FROM raw.fx_rates f "
+                       "WHERE f.currency = i.currency AND f.rate_date <= i.snapshot_date)"
+                       ).fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM raw.fx_rates WHERE currency = 'MXN'"
+                       ).fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM raw.inventory_snapshots "
+                       "WHERE on_hand_qty <> round(on_hand_qty)").fetchone()[0] > 0, "kg"
+    # a few balances re-stated in a corrections file whose path sorts after the month's
+    restated = con.execute("""
+        SELECT a._file, b._file, a.on_hand_qty <> b.on_hand_qty
+        FROM raw.inventory_snapshots a JOIN raw.inventory_snapshots b
+          USING (site_id, sku, snapshot_date)
+        WHERE a._file <> b._file AND b._file LIKE '%_corrections.csv'""").fetchall()
+    assert restated and all(a < b and changed for a, b, changed in restated)
     # a SKU on one snapshot and missing from the site's next one: sold out, dropped
     dropped = con.execute("""
         WITH dates AS (SELECT DISTINCT site_id, snapshot_date FROM raw.inventory_snapshots),
@@ -320,8 +336,9 @@ def test_inventory_snapshots_daily_weekly_sell_outs_and_order_skus(sample):
             SELECT 1 FROM raw.inventory_snapshots j
             WHERE j.site_id = i.site_id AND j.sku = i.sku AND j.snapshot_date = nxt.d)""")
     assert dropped.fetchone()[0] > 0
-    # every SKU ordered is stocked at the fulfilling site, and every shipment from the
-    # site's first snapshot on finds a cost of goods there
+    # every SKU ordered is stocked at the fulfilling site, and almost every shipment from
+    # the site's first snapshot on finds a cost of goods there (not those of a SKU sold out
+    # since before its site's first snapshot)
     assert con.execute("SELECT count(*) FROM raw.order_lines o WHERE NOT EXISTS (SELECT 1 FROM "
                        "raw.inventory_snapshots i WHERE i.site_id = o.site_id AND i.sku = o.sku)"
                        ).fetchone()[0] == 0
@@ -333,7 +350,7 @@ def test_inventory_snapshots_daily_weekly_sell_outs_and_order_skus(sample):
             SELECT 1 FROM raw.inventory_snapshots i
             WHERE i.site_id = s.site_id AND i.sku = s.sku AND i.snapshot_date <= s.d))
         FROM s JOIN f USING (site_id) WHERE s.d >= f.first""").fetchone()
-    assert shipments > 1000 and costed == shipments
+    assert shipments > 1000 and shipments * 0.99 <= costed < shipments
 
 
 def test_cycle_counts_mostly_exact_with_shrinkage_and_recounts(sample):
@@ -435,11 +452,15 @@ def test_safety_incidents_every_severity_days_lost_only_for_lost_time(sample):
     assert con.execute("SELECT count(*) FROM raw.safety_incidents i WHERE employee_id IS NOT NULL "
                        "AND employee_id NOT IN (SELECT employee_id FROM raw.employees)"
                        ).fetchone()[0] == 0
-    # a lost-time injury is first reported as recordable, then re-sent with the days lost
-    assert con.execute("""
-        SELECT count(*) FROM raw.safety_incidents a JOIN raw.safety_incidents b USING (incident_id)
-        WHERE a.severity = 'recordable' AND a.days_lost = 0 AND b.severity = 'lost_time'
-          AND b.days_lost > 0 AND a.updated_at < b.updated_at""").fetchone()[0] > 0
+    # a lost-time injury is first reported as recordable, then re-sent with the days lost;
+    # a first-aid case is re-classified recordable
+    for before, after in (("recordable", "lost_time"), ("first_aid", "recordable")):
+        assert con.execute("""
+            SELECT count(*) FROM raw.safety_incidents a JOIN raw.safety_incidents b
+              USING (incident_id)
+            WHERE a.severity = ? AND a.days_lost = 0 AND b.severity = ?
+              AND (b.days_lost > 0) = (b.severity = 'lost_time') AND a.updated_at < b.updated_at
+            """, [before, after]).fetchone()[0] > 0, (before, after)
 
 
 # --- determinism --------------------------------------------------------------------------

@@ -39,7 +39,8 @@ DOMAINS: tuple[tuple[tuple[str, ...], SiteMonth], ...] = (
     (("order_lines", "shipments", "returns"), deliveries.site_month),
     (("purchase_order_lines", "goods_receipts", "invoice_lines"), spend.site_month),
     (("timesheets",), labor.site_month),
-    (("inventory_snapshots", "cycle_counts"), inventory.site_month),
+    (("inventory_snapshots", "inventory_snapshots:correction", "cycle_counts"),
+     inventory.site_month),
     (("service_tickets",), service.site_month),
     (("safety_incidents",), safety.site_month),
 )
@@ -100,11 +101,11 @@ def _domain(world: World, exporter: Exporter, entities: tuple[str, ...],
             for site in world.sites[g:g + SITE_GROUP]:
                 result = site_month(world, site, k)
                 parts.append(result if isinstance(result, tuple) else (result,))
-            for i, entity in enumerate(entities):
-                batch = Batch.concat([p[i] for p in parts])
-                exporter.write_routed(entity, batch)
-        for entity in entities:
-            exporter.close_where(entity, up_to_month=k)
+            for i, name in enumerate(entities):
+                entity, _, kind = name.partition(":")  # "entity:kind": another file kind
+                exporter.write_routed(entity, Batch.concat([p[i] for p in parts]), kind or "month")
+        for name in entities:
+            exporter.close_where(name.partition(":")[0], up_to_month=k)
 
 
 def _missing_column_file(world: World, base: Row | None

@@ -101,6 +101,10 @@ YEARLY_FILES: dict[str, tuple[str, S.FileStyle]] = {
 REVISION_FILES: dict[str, tuple[str, S.FileStyle]] = {
     "budgets": ("csv", S.SEMI_BOM.but(month_as_date=1.0)),
 }
+#: Rows re-stated after a month's file (its name sorts after it: the greater path wins).
+CORRECTION_FILES: dict[str, tuple[str, S.FileStyle]] = {
+    "inventory_snapshots": ("csv", S.CSV_QUOTED),
+}
 
 
 def _spec(entity: str, stem: str, ext: str, style: S.FileStyle) -> FileSpec:
@@ -127,6 +131,9 @@ def file_for(world: World, entity: str, slot: Slot) -> FileSpec:
         return _spec(entity, f"{entity}_{slot.value}", *YEARLY_FILES[entity])
     if slot.kind == "revision":
         return _spec(entity, f"{entity}_{slot.value}_rev", *REVISION_FILES[entity])
+    if slot.kind == "correction":
+        return _spec(entity, f"{entity}_{world.month_label(slot.value)}_corrections",
+                     *CORRECTION_FILES[entity])
     raise ValueError(f"unknown slot {slot}")
 
 

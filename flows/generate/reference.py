@@ -25,7 +25,7 @@ from flows.generate.world import BASE_USD_PER_UNIT, CATEGORIES, EPOCH, ROLES, Wo
 @dataclass(frozen=True)
 class Slot:
     """Which file of an entity rows go to: ``base`` (one file), ``month`` k, ``year``
-    (calendar year), or ``revision`` of a year."""
+    (calendar year), ``revision`` of a year, or ``correction`` of month k."""
 
     kind: str
     value: int = 0

@@ -5,8 +5,9 @@ rates per ten employees on staff (near misses often, lost-time injuries rarely; 
 first site's first month has one of each severity, so every run shows them all). An
 incident happens during the shift of an employee of the site (near misses often name
 nobody). A lost-time injury is first reported as recordable; once the employee is back
-a second version gives the severity ``lost_time`` and the days lost. Other incidents
-have no days lost (written as 0 or left empty: null = 0).
+a second version gives the severity ``lost_time`` and the days lost. A few first-aid
+cases are re-classified recordable days later. Other incidents have no days lost
+(written as 0 or left empty: null = 0).
 """
 
 from __future__ import annotations
@@ -47,19 +48,24 @@ def site_month(world: World, site: Site, k: int) -> Batch:
     days_lost = np.where(lost_time, 1 + rng.geometric(0.15, n), 0)
     reported = occurred + rng.integers(10 * MIN, 8 * H, n) * US
     back = occurred + (days_lost + rng.integers(1, 4, n)) * DAY_US  # days lost are known
-    later = np.flatnonzero(lost_time)
-    v = np.r_[np.arange(n), later]
-    first = np.r_[np.ones(n, bool), np.zeros(later.size, bool)]
+    # a few first-aid cases turn out to need treatment beyond first aid
+    escalated = (severity == severities.index("first_aid")) & (rng.random(n) < 0.15)
+    reviewed = reported + rng.integers(1, 6, n) * DAY_US
     recordable = severities.index("recordable")
+    later, review = np.flatnonzero(lost_time), np.flatnonzero(escalated)
+    v = np.r_[np.arange(n), later, review]
+    stage = np.repeat([0, 1, 2], [n, later.size, review.size])
+    shown = np.select([(stage == 0) & lost_time[v], stage == 2], [recordable, recordable],
+                      severity[v])
+    upd = np.r_[reported, back[later], reviewed[review]]
     ids = codes(f"INC-{site.site_id}", (np.full(n, world.yymm(k)), 4), (np.arange(1, n + 1), 4))
-    return versions(world, "safety_incidents", site.zone, rng, np.r_[reported, back[later]], {
+    return versions(world, "safety_incidents", site.zone, rng, upd, {
         "incident_id": ids.take(v),
         "site_id": Arr(np.full(v.size, site.index), None, 0,
                        tuple(s.site_id for s in world.sites)),
         "occurred_at": Arr(occurred[v]),
-        "severity": Arr(np.where(first & lost_time[v], recordable, severity[v]), None, 0,
-                        severities),
-        "days_lost": Arr(np.where(first, 0, days_lost[v])),
+        "severity": Arr(shown, None, 0, severities),
+        "days_lost": Arr(np.where(stage == 1, days_lost[v], 0)),
         "employee_id": Arr(emp[v], named[v], 0, tuple(e["employee_id"].tolist())),
-        "updated_at": Arr(np.r_[reported, back[later]]),
+        "updated_at": Arr(upd),
     })

@@ -73,6 +73,9 @@ MONTHLY_TURNOVER = 0.02
 NEVER = 1 << 40
 #: Replenishment cycles of a stocked SKU, in days.
 CYCLES = np.array([7, 14, 21, 28])
+#: A currency the fx feed has no rates for: consignment stock costed by its supplier.
+NO_RATE_CURRENCY = "MXN"
+NO_RATE_USD_PER_UNIT = 0.058
 
 
 @dataclass(frozen=True)
@@ -378,13 +381,14 @@ def _catalogue(seed: int, world: World, site: Site) -> dict[str, np.ndarray]:
 
     Stock follows a saw-tooth: filled up to ``top`` every ``cycle`` days, then drawn down
     at ``rate`` units a day; a SKU whose top covers less than its cycle sells out before
-    it is replenished. Costs are in the site's currency (unit cost scaled by 10⁴,
-    selling price by 10²).
+    it is replenished. A tenth are kept in kg (fractional balances). Costs are in the
+    site's currency (unit cost scaled by 10⁴, selling price by 10²), except for a
+    consignment SKU at every other site, costed in a currency without fx rates.
     """
     rng = rng_for(seed, Stream.CATALOGUE, site.index)
     n = world.volumes.skus_per_site
     universe = max(100, 4 * n)  # SKU numbers shared between sites
-    sku = rng.choice(np.arange(1, universe + 1), n, replace=False)
+    sku = rng.choice(np.arange(1, universe + 1), n, replace=False).astype(np.int64)
     i = np.arange(n)
     share = np.sqrt((i + 1) / n) - np.sqrt(i / n)
     units_per_day = world.volumes.orders_per_day * 1.7 * 10  # lines per order × units
@@ -393,16 +397,19 @@ def _catalogue(seed: int, world: World, site: Site) -> dict[str, np.ndarray]:
     top = np.ceil(rate * cycle * rng.uniform(0.85, 1.5, n))
     cost_usd = rng.lognormal(np.log(8.0), 1.0, n)
     fx = world.fx_base(site.currency)
+    price = np.maximum(1, np.round(cost_usd * rng.uniform(1.4, 2.2, n) / fx * 100))
+    keep_zero = rng.random(n) < 0.35  # listed with 0 on hand when sold out
+    by_weight = rng.random(n) < 0.1  # kept in kg: fractional balances
+    # every other site holds its least popular SKU on consignment, costed in a currency
+    # without fx rates (its inventory value has no USD amount)
+    no_rate = (i == n - 1) & (site.index % 2 == 0)
+    cost_fx = np.where(no_rate, NO_RATE_USD_PER_UNIT, fx)
     return {
-        "sku": sku.astype(np.int64),
-        "rate": rate,
-        "cycle": cycle.astype(np.int64),
-        "phase": rng.integers(0, int(CYCLES.max()), n),
-        "top": top,
-        "cost": np.maximum(1, np.round(cost_usd / fx * 1e4)).astype(np.int64),
-        "price": np.maximum(1, np.round(cost_usd * rng.uniform(1.4, 2.2, n) / fx * 100)
-                            ).astype(np.int64),
-        "keep_zero": rng.random(n) < 0.35,  # listed with 0 on hand when sold out
+        "sku": sku, "rate": rate, "cycle": cycle.astype(np.int64),
+        "phase": rng.integers(0, int(CYCLES.max()), n), "top": top,
+        "cost": np.maximum(1, np.round(cost_usd / cost_fx * 1e4)).astype(np.int64),
+        "price": price.astype(np.int64), "keep_zero": keep_zero, "by_weight": by_weight,
+        "no_rate": no_rate,
     }
 
 
