@@ -1,8 +1,12 @@
 """The small, fixed "world" every chunk draws on: sites, carriers, vendors, employees,
-currencies and their rates, the calendar of the run, and the volumes per site and day.
+the SKUs each site stocks, currencies and their rates, the calendar of the run, and the
+volumes per site and day.
 
 It is built once per run (a few thousand rows at most even for 50 sites × 3 years) from
 its own random streams, so the big domains can be generated chunk by chunk against it.
+None of it depends on the run's length: the staff on the first day come from a stream
+per site, and each month's leavers and hires from a stream per (site, month), appended
+month by month, so a longer run only adds to the roster.
 """
 
 from __future__ import annotations
