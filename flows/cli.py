@@ -84,7 +84,7 @@ def generate(
     faults: Annotated[bool, typer.Option("--faults", help="Inject known faults.")] = False,
     scale: Annotated[
         float, typer.Option(help="Volume per site and day (1 = the small demo sample: ~5 order "
-                            "lines, 10 employees per site; 5: 50 sites x 1095 days ~ 14 M rows).")
+                            "lines, 10 employees per site; 5: 50 sites x 1095 days ~ 21 M rows).")
     ] = 5.0,
     report: Annotated[
         Path | None, typer.Option(help="Write what was generated/injected as JSON here.")

@@ -84,6 +84,33 @@ BASE_ROWS: dict[str, dict[str, str]] = {
         "clock_in": "2026-01-05T08:00:00Z", "clock_out": "2026-01-05T16:00:00Z",
         "break_minutes": "30", "activity": "picking", "updated_at": "2026-01-05T16:00:00Z",
     },
+    "inventory_snapshots": {
+        "site_id": "S1", "sku": "SKU1", "snapshot_date": "2026-01-05", "on_hand_qty": "10",
+        "unit_cost": "2.5", "currency": "USD",
+    },
+    "cycle_counts": {
+        "count_id": "CC1", "site_id": "S1", "sku": "SKU1", "counted_at": "2026-01-05T10:00:00Z",
+        "system_qty": "10", "counted_qty": "9", "unit_cost": "2.5", "currency": "USD",
+        "updated_at": "2026-01-05T11:00:00Z",
+    },
+    "returns": {
+        "return_id": "R1", "order_id": "O1", "line_number": "1", "site_id": "S1",
+        "returned_qty": "2", "reason": "damaged", "requested_at": "2026-01-06T10:00:00Z",
+        "received_at": "2026-01-08T10:00:00Z", "refunded_at": "2026-01-09T10:00:00Z",
+        "refund_amount": "25", "currency": "USD", "status": "refunded",
+        "updated_at": "2026-01-09T10:00:00Z",
+    },
+    "service_tickets": {
+        "ticket_id": "TK1", "site_id": "S1", "customer_id": "CU1", "category": "delivery",
+        "priority": "high", "opened_at": "2026-01-05T10:00:00Z",
+        "first_response_at": "2026-01-05T11:00:00Z", "resolved_at": "2026-01-05T15:00:00Z",
+        "status": "resolved", "updated_at": "2026-01-05T15:00:00Z",
+    },
+    "safety_incidents": {
+        "incident_id": "IN1", "site_id": "S1", "occurred_at": "2026-01-05T10:00:00Z",
+        "severity": "first_aid", "days_lost": "0", "employee_id": "E1",
+        "updated_at": "2026-01-05T12:00:00Z",
+    },
 }
 
 #: Business keys of exports.md (bold columns).
@@ -101,6 +128,11 @@ KEYS: dict[str, tuple[str, ...]] = {
     "goods_receipts": ("receipt_id",),
     "invoice_lines": ("invoice_id", "invoice_line"),
     "timesheets": ("entry_id",),
+    "inventory_snapshots": ("site_id", "sku", "snapshot_date"),
+    "cycle_counts": ("count_id",),
+    "returns": ("return_id",),
+    "service_tickets": ("ticket_id",),
+    "safety_incidents": ("incident_id",),
 }
 
 #: Required (``*``) columns of exports.md that are not keys.
@@ -123,6 +155,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "invoice_lines": ("vendor_id", "site_id", "quantity", "unit_price", "amount", "currency",
                       "invoice_date", "due_date", "updated_at"),
     "timesheets": ("employee_id", "site_id", "clock_in", "clock_out", "updated_at"),
+    "inventory_snapshots": ("on_hand_qty", "unit_cost", "currency"),
+    "cycle_counts": ("site_id", "sku", "counted_at", "system_qty", "counted_qty", "unit_cost",
+                     "currency"),
+    "returns": ("order_id", "line_number", "site_id", "returned_qty", "reason", "requested_at",
+                "status", "updated_at"),
+    "service_tickets": ("site_id", "priority", "opened_at", "status", "updated_at"),
+    "safety_incidents": ("site_id", "occurred_at", "severity", "updated_at"),
 }
 
 

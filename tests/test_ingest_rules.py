@@ -157,6 +157,26 @@ BAD_VALUES = [
     ("shipments", "updated_at", "2026-01-02Z", "timestamp"),  # an offset needs a time
     ("shipments", "shipped_at", "2026-01-02+01:00", "timestamp"),
     ("purchase_order_lines", "ordered_at", "soon", "timestamp"),
+    ("inventory_snapshots", "snapshot_date", "05.01.2026", "date"),
+    ("inventory_snapshots", "on_hand_qty", "1,5", "number"),
+    ("inventory_snapshots", "unit_cost", "2.5 USD", "number"),
+    ("cycle_counts", "counted_at", "2026-01-05 10h00", "timestamp"),
+    ("cycle_counts", "system_qty", "ten", "number"),
+    ("cycle_counts", "counted_qty", "9e0", "number"),
+    ("cycle_counts", "updated_at", "2026-01-05 11:00 CET", "timestamp"),
+    ("returns", "line_number", "2.5", "integer"),
+    ("returns", "returned_qty", "two", "number"),
+    ("returns", "requested_at", "2026-01-32 10:00", "timestamp"),
+    ("returns", "received_at", "08/01/2026", "timestamp"),
+    ("returns", "refunded_at", "2026-01-09 24:00", "timestamp"),
+    ("returns", "refund_amount", "$25", "number"),
+    ("returns", "updated_at", "2026-01-09T10:00:00+2", "timestamp"),
+    ("service_tickets", "opened_at", "2026-01-05 10:00 CET", "timestamp"),
+    ("service_tickets", "first_response_at", "soon", "timestamp"),
+    ("service_tickets", "updated_at", "2026-1-5 15:00", "timestamp"),
+    ("safety_incidents", "occurred_at", "2026/01/05 10:00", "timestamp"),
+    ("safety_incidents", "days_lost", "1.5", "integer"),
+    ("safety_incidents", "updated_at", "today", "timestamp"),
 ]
 
 
@@ -221,6 +241,14 @@ ALLOWED = {
     ("purchase_order_lines", "status"): (("open", "closed", "cancelled"), "approved"),
     ("timesheets", "activity"): (
         ("receiving", "picking", "packing", "shipping", "driving", "admin", "other"), "lunch"),
+    ("returns", "reason"): (
+        ("damaged", "defective", "wrong_item", "late", "not_needed", "other"), "broken"),
+    ("returns", "status"): (("requested", "received", "refunded", "rejected", "cancelled"), "lost"),
+    ("service_tickets", "priority"): (("low", "normal", "high", "urgent"), "critical"),
+    ("service_tickets", "status"): (
+        ("open", "pending", "resolved", "closed", "cancelled"), "reopened"),
+    ("safety_incidents", "severity"): (
+        ("near_miss", "first_aid", "recordable", "lost_time"), "fatality"),
 }
 
 
@@ -264,7 +292,7 @@ def test_ftl_loads_as_ftl(wh, exports):
 # --- currencies and time zones ----------------------------------------------------------
 
 CURRENCY_ENTITIES = ["pay_rates", "fx_rates", "budgets", "shipments", "purchase_order_lines",
-                     "invoice_lines"]
+                     "invoice_lines", "inventory_snapshots", "cycle_counts", "returns"]
 
 
 CURRENCIES = ["eur", " Gbp ", "US$", "EURO", "E1R", "EU", "U S"]
@@ -340,6 +368,26 @@ BOUNDS = [
     ("invoice_lines", "quantity", "-10", True, {"amount": "-25"}, []),  # credit note
     ("timesheets", "break_minutes", "0", True, {}, []),
     ("timesheets", "break_minutes", "-10", False, {}, []),
+    ("inventory_snapshots", "on_hand_qty", "0", True, {}, []),
+    ("inventory_snapshots", "on_hand_qty", "-1", False, {}, []),
+    ("inventory_snapshots", "unit_cost", "0", True, {}, []),
+    ("inventory_snapshots", "unit_cost", "-0.0001", False, {}, []),
+    ("cycle_counts", "system_qty", "0", True, {}, []),
+    ("cycle_counts", "system_qty", "-1", False, {}, []),
+    ("cycle_counts", "counted_qty", "0", True, {}, []),
+    ("cycle_counts", "counted_qty", "-0.5", False, {}, []),
+    ("cycle_counts", "unit_cost", "0", True, {}, []),
+    ("cycle_counts", "unit_cost", "-2.5", False, {}, []),
+    ("returns", "returned_qty", "0.0000000001", True, {}, []),
+    ("returns", "returned_qty", "0", False, {}, []),
+    ("returns", "returned_qty", "-2", False, {}, []),
+    ("returns", "refund_amount", "0", True, {}, []),
+    ("returns", "refund_amount", "-0.01", False, {}, []),
+    ("safety_incidents", "days_lost", "0", True, {}, []),
+    ("safety_incidents", "days_lost", "30", True, {"severity": "lost_time"}, []),
+    ("safety_incidents", "days_lost", "-1", False, {"severity": "lost_time"}, []),
+    # -1 is not 0 either: with another severity the days_lost rule breaks too
+    ("safety_incidents", "days_lost", "-1", False, {"severity": "first_aid"}, ["severity"]),
 ]
 
 
@@ -512,6 +560,99 @@ def test_timesheet_rules(wh, exports):
     ])
 
 
+def test_returns_received_and_refunded_not_before_requested(wh, exports):
+    # the base row is requested at 2026-01-06 10:00Z
+    _rule_case(wh, exports, "returns", [
+        # the same instant passes
+        ({"received_at": "2026-01-06T10:00:00Z", "refunded_at": "2026-01-06T10:00:00Z"}, []),
+        ({"received_at": "2026-01-06T09:59:59Z"}, ["received_at"]),
+        ({"refunded_at": "2026-01-06T09:59:59.999999Z"}, ["refunded_at"]),
+        ({"received_at": "2026-01-05T10:00:00Z", "refunded_at": "2026-01-05T10:00:00Z"},
+         ["received_at", "refunded_at"]),
+        # a later wall-clock text, an earlier instant: 11:30+02:00 is 09:30Z
+        ({"received_at": "2026-01-06T11:30:00+02:00"}, ["received_at"]),
+        # requested only; refunded without being sent back: only what is set is judged
+        ({"received_at": None, "refunded_at": None, "refund_amount": None,
+          "status": "requested"}, []),
+        ({"received_at": None, "refunded_at": "2026-01-06T12:00:00Z"}, []),
+    ])
+
+
+def test_service_ticket_rules(wh, exports):
+    # the base ticket is opened at 2026-01-05 10:00Z, answered, resolved
+    _rule_case(wh, exports, "service_tickets", [
+        # answered and resolved at the opening instant
+        ({"first_response_at": "2026-01-05T10:00:00Z", "resolved_at": "2026-01-05T10:00:00Z"},
+         []),
+        ({"first_response_at": "2026-01-05T09:59:59Z"}, ["first_response_at"]),
+        ({"first_response_at": None, "resolved_at": "2026-01-05T09:00:00Z"}, ["resolved_at"]),
+        ({"first_response_at": "2026-01-05T09:00:00Z", "resolved_at": "2026-01-05T09:30:00Z"},
+         ["first_response_at", "resolved_at"]),
+        # resolved or closed need resolved_at; the other statuses do not
+        ({"status": "resolved", "resolved_at": None}, ["status"]),
+        ({"status": " CLOSED ", "resolved_at": None}, ["status"]),
+        ({"status": "open", "resolved_at": None}, []),
+        ({"status": "pending", "resolved_at": None}, []),
+        ({"status": "cancelled", "first_response_at": None, "resolved_at": None}, []),
+        # resolved without a first response is allowed
+        ({"first_response_at": None}, []),
+    ])
+
+
+def test_unreadable_resolved_at_of_a_resolved_ticket_breaks_both_rules(wh, exports):
+    """An unreadable resolved_at is no resolved_at: a resolved ticket then also breaks
+    "resolved requires resolved_at"; an open one only the conversion."""
+    _rule_case(wh, exports, "service_tickets", [
+        ({"resolved_at": "2026-01-05T15"}, ["resolved_at", "status"]),
+        ({"resolved_at": "2026-01-05T15", "status": "open"}, ["resolved_at"]),
+    ])
+    reasons = [q["reason_list"] for q in wh.quarantine("service_tickets")]
+    assert_reasons(reasons[0], [("resolved_at", "2026-01-05T15"), ("status", None)])
+    assert_reasons(reasons[1], [("resolved_at", "2026-01-05T15")])
+    assert "not a timestamp" in reasons[1][0]
+
+
+def test_safety_days_lost_only_for_lost_time(wh, exports):
+    _rule_case(wh, exports, "safety_incidents", [
+        ({"severity": "lost_time", "days_lost": "12"}, []),
+        ({"severity": "lost_time", "days_lost": "0"}, []),
+        ({"severity": "Lost_Time", "days_lost": "2"}, []),  # compared after lower-casing
+        ({"severity": "recordable", "days_lost": "1"}, ["days_lost"]),
+        ({"severity": "near_miss", "days_lost": "3"}, ["days_lost"]),
+        ({"severity": "first_aid", "days_lost": "0.0"}, []),
+        ({"severity": "first_aid", "days_lost": None}, []),  # null = 0, applied first
+    ])
+
+
+def test_service_ticket_opened_in_a_repeated_hour_is_its_second_occurrence(wh, exports):
+    """Clocks go back at 02:00 CDT in Chicago on 1 Nov 2026 (01:00-02:00 twice: −05:00,
+    then −06:00) and at 03:00 CEST in Berlin on 25 Oct 2026 (02:00-03:00 twice)."""
+    write(exports, "sites.csv", SITES)
+    write(exports, "service_tickets.csv", csv_text([
+        # naive 01:30 is the second 01:30 (CST): 07:30Z; answered at 01:50 CST = 07:50Z
+        row("service_tickets", ticket_id="T1", site_id="S1", opened_at="2026-11-01 01:30",
+            first_response_at="2026-11-01T01:50:00-06:00", resolved_at="2026-11-01 03:00",
+            updated_at="2026-11-01 03:00"),
+        # answered at the first 01:50 (CDT, 06:50Z): 40 minutes before the second 01:30, so
+        # quarantined; it would load if 01:30 were read as the first occurrence (06:30Z)
+        row("service_tickets", ticket_id="T2", site_id="S1", opened_at="2026-11-01 01:30",
+            first_response_at="2026-11-01T01:50:00-05:00", resolved_at="2026-11-01 03:00",
+            updated_at="2026-11-01 03:00"),
+        # Berlin: naive 02:30 is the second 02:30 (CET +01:00): 01:30Z
+        row("service_tickets", ticket_id="T3", site_id="S2", opened_at="2026-10-25 02:30",
+            first_response_at=None, resolved_at=None, status="open",
+            updated_at="2026-10-25 02:45"),
+    ]))
+    wh.ingest(exports)
+    assert wh.rows("SELECT ticket_id, opened_at, resolved_at FROM raw.service_tickets "
+                   "ORDER BY ticket_id") == [
+        ("T1", utc("2026-11-01T07:30:00+00:00"), utc("2026-11-01T09:00:00+00:00")),
+        ("T3", utc("2026-10-25T01:30:00+00:00"), None)]
+    quarantine = wh.quarantine("service_tickets")
+    assert where(quarantine) == [("service_tickets.csv", 2)]
+    assert_reasons(quarantine[0]["reason_list"], [("first_response_at", None)])
+
+
 # --- defaults, several reasons, raw row -------------------------------------------------
 
 
@@ -524,6 +665,14 @@ def test_defaults_are_applied(wh, exports):
         (Decimal(0), Decimal(0), "USD")]
     assert wh.rows("SELECT break_minutes, activity FROM raw.timesheets") == [(Decimal(0), "other")]
     assert wh.rows("SELECT rejected_qty FROM raw.goods_receipts") == [(Decimal(0),)]
+    assert wh.quarantine() == []
+
+
+def test_defaults_of_returns_and_safety_incidents(wh, exports):
+    load(wh, exports, "returns", row("returns", refund_amount=None, currency="  "))
+    load(wh, exports, "safety_incidents", row("safety_incidents", days_lost=None))
+    assert wh.rows("SELECT refund_amount, currency FROM raw.returns") == [(Decimal(0), "USD")]
+    assert wh.rows("SELECT days_lost FROM raw.safety_incidents") == [(0,)]
     assert wh.quarantine() == []
 
 

@@ -5,8 +5,9 @@ of export files in every accepted format (see ``docs/spec/exports.md``) and
 returns a :class:`GenerationReport`; with ``faults=True`` it also injects known,
 countable faults described by a :class:`FaultManifest`.
 
-Modules: ``world`` (sites, vendors, staff, calendar), ``reference`` / ``deliveries`` /
-``spend`` / ``labor`` (the rows), ``feed`` (record versions), ``text`` / ``render`` /
+Modules: ``world`` (sites, vendors, staff, SKU catalogues, calendar), ``reference`` /
+``deliveries`` / ``returns`` / ``spend`` / ``labor`` / ``inventory`` / ``service`` /
+``safety`` (the rows), ``feed`` (record versions), ``text`` / ``render`` /
 ``styles`` / ``writers`` / ``layout`` (files), ``faults`` / ``report`` (fault manifest),
 ``zones`` (time zones), ``seeds`` (random streams), ``exporter`` / ``api`` (the run).
 """

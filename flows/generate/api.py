@@ -1,10 +1,12 @@
 """``generate_exports``: realistic, deterministic export folders of every entity.
 
-Reference data first (small, in one piece), then the three big domains month by
-month, each month in groups of sites: every site × month chunk draws from its own
-random stream, rows go to the monthly files of their update date, and a month's files
-are closed as soon as no later chunk can reach them. Memory stays bounded by a chunk
-and a few open writers, whatever the number of sites and days.
+Reference data first (small, in one piece), then the big domains (deliveries and
+returns, spend, labor, inventory, service, safety) month by month, each month in groups
+of sites: every site × month chunk draws from its own random stream, rows go to the
+monthly files of their update date, and a month's files are closed as soon as no later
+chunk can reach them. Memory stays bounded by a chunk and a few open writers, whatever
+the number of sites and days; and since nothing depends on the number of days, a longer
+run re-creates the files of the months both runs complete byte for byte.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from flows.contract import ENTITY_BY_NAME
-from flows.generate import deliveries, labor, reference, spend
+from flows.generate import deliveries, inventory, labor, reference, safety, service, spend
 from flows.generate.batch import Batch
 from flows.generate.exporter import Exporter
 from flows.generate.faults import Row, write_file_faults
@@ -34,9 +36,13 @@ REFERENCE = (
 )
 
 DOMAINS: tuple[tuple[tuple[str, ...], SiteMonth], ...] = (
-    (("order_lines", "shipments"), deliveries.site_month),
+    (("order_lines", "shipments", "returns"), deliveries.site_month),
     (("purchase_order_lines", "goods_receipts", "invoice_lines"), spend.site_month),
     (("timesheets",), labor.site_month),
+    (("inventory_snapshots", "inventory_snapshots:correction", "cycle_counts"),
+     inventory.site_month),
+    (("service_tickets",), service.site_month),
+    (("safety_incidents",), safety.site_month),
 )
 
 SITE_GROUP = 10  # sites generated before writing (does not change the output)
@@ -45,7 +51,7 @@ SITE_GROUP = 10  # sites generated before writing (does not change the output)
 def generate_exports(out: Path, *, seed: int = 42, sites: int = 3, days: int = 90,
                      start: date = date(2026, 1, 5), faults: bool = False,
                      scale: float = 1.0) -> GenerationReport:
-    """Write an exports folder of all 13 entities into ``out`` (which must be empty).
+    """Write an exports folder of all 18 entities into ``out`` (which must be empty).
 
     Same arguments ⇒ byte-identical files. ``faults=True`` adds known, countable faults
     described by ``report.faults``. ``scale`` multiplies the per-site daily volumes.
@@ -95,11 +101,11 @@ def _domain(world: World, exporter: Exporter, entities: tuple[str, ...],
             for site in world.sites[g:g + SITE_GROUP]:
                 result = site_month(world, site, k)
                 parts.append(result if isinstance(result, tuple) else (result,))
-            for i, entity in enumerate(entities):
-                batch = Batch.concat([p[i] for p in parts])
-                exporter.write_routed(entity, batch)
-        for entity in entities:
-            exporter.close_where(entity, up_to_month=k)
+            for i, name in enumerate(entities):
+                entity, _, kind = name.partition(":")  # "entity:kind": another file kind
+                exporter.write_routed(entity, Batch.concat([p[i] for p in parts]), kind or "month")
+        for name in entities:
+            exporter.close_where(name.partition(":")[0], up_to_month=k)
 
 
 def _missing_column_file(world: World, base: Row | None

@@ -3,7 +3,9 @@
 Everything is drawn per chunk from ``rng_for(seed, DELIVERIES, site, month)`` and built
 with array operations. A line may ship in several shipments or short; a few lines are
 cancelled; a few shipments are cancelled, damaged, or late; shipments still moving at
-the extract instant stay ``in_transit``. Each record is exported once per *version*
+the extract instant stay ``in_transit``. Lines order SKUs of the site's catalogue (the
+popular ones most), so a shipment finds their cost in the site's inventory snapshots.
+Each record is exported once per *version*
 (order line: open → shipped → delivered → closed; shipment: in_transit → delivered),
 in the monthly file of the version's ``updated_at``, as a change feed would.
 """
@@ -14,10 +16,11 @@ import numpy as np
 
 from flows.generate.batch import Arr, Batch, take
 from flows.generate.feed import versions
+from flows.generate.returns import site_month as line_returns
 from flows.generate.seeds import Stream, rng_for
 from flows.generate.text import DAY_US, US, codes
 from flows.generate.vectors import group_index, money_cents, per_group, split
-from flows.generate.world import Site, World, allowed
+from flows.generate.world import Site, World, allowed, sku_pick
 
 #: Transit days and freight (USD: per shipment, per unit) by carrier mode name.
 MODE_TRANSIT = {"parcel": 2, "ltl": 3, "ftl": 2, "courier": 1}
@@ -29,8 +32,9 @@ H = 3600
 MIN = 60
 
 
-def site_month(world: World, site: Site, k: int) -> tuple[Batch, Batch]:
-    """(order_lines, shipments) versions of the orders placed at ``site`` in month ``k``."""
+def site_month(world: World, site: Site, k: int) -> tuple[Batch, Batch, Batch]:
+    """(order_lines, shipments, returns) versions of the orders placed at ``site`` in
+    month ``k`` (returns from their own stream: see :mod:`returns`)."""
     rng = rng_for(world.seed, Stream.DELIVERIES, site.index, k)
     days = world.chunk_days(k)
     z = site.zone
@@ -142,13 +146,15 @@ def site_month(world: World, site: Site, k: int) -> tuple[Batch, Batch]:
     l_status = np.concatenate([np.full(v[0].size, ol.index(v[1])) for v in line_versions])
     l_upd = np.concatenate([v[2] for v in line_versions])
     prio = o_prio[owner][l_idx]
+    sku = sku_pick(rng.integers(1, 5000, n), world.volumes.skus_per_site)  # catalogue index
+    catalogue = world.catalogues[site.index]["sku"]
     order_lines = versions(world, "order_lines", z, rng, l_upd, {
         "order_id": take(order_ids, owner[l_idx]),
         "line_number": Arr(rank[l_idx] + 1),
         "site_id": Arr(np.full(l_idx.size, site.index), None, 0,
                        tuple(s.site_id for s in world.sites)),
         "customer_id": codes("CU", (o_customer[owner][l_idx], 7)),
-        "sku": codes("SKU", (rng.integers(1, 5000, n)[l_idx], 5)),
+        "sku": codes("SKU", (catalogue[sku[l_idx]], 5)),
         "ordered_qty": Arr(qty[l_idx]),
         "order_placed_at": Arr(placed[l_idx]),
         "requested_delivery_date": Arr(req_day[l_idx]),
@@ -156,5 +162,14 @@ def site_month(world: World, site: Site, k: int) -> tuple[Batch, Batch]:
         "status": Arr(l_status, None, 0, ol),
         "updated_at": Arr(l_upd),
     })
-    return order_lines, shipments
+    real = s_line.size  # shipments that were not cancelled before pickup
+    late = world.zones.local_day(z, last_delivery) > req_day
+    returns = line_returns(world, site, k, {
+        "order_id": take(order_ids, owner), "line_number": rank + 1, "sku": sku,
+        "shipped": shipped,
+        "good": np.bincount(s_line, s_qty - damaged[:real], minlength=n).astype(np.int64),
+        "damaged": np.bincount(s_line, damaged[:real], minlength=n).astype(np.int64),
+        "delivered_at": last_delivery, "late": shipped & late,
+    })
+    return order_lines, shipments, returns
 

@@ -23,6 +23,10 @@ from flows.generate.writers import TextWriter, Writer, open_writer
 CANONICAL = FileStyle(ts_zone=(0.0, 0.0, 1.0, 0.0, 0.0))
 
 
+#: Slot kinds whose files belong to one month (closed once the month is generated).
+MONTH_SLOTS = ("month", "correction")
+
+
 class Exporter:
     def __init__(self, root: Path, world: World, faults: bool) -> None:
         self.root = root
@@ -50,18 +54,20 @@ class Exporter:
                                       text_columns(first, CANONICAL, self.world.zones).items()}
         self.writers[spec.rel][2].append(batch)
 
-    def write_routed(self, entity: str, batch: Batch) -> None:
-        """Split a batch between the monthly files of its rows' routes."""
+    def write_routed(self, entity: str, batch: Batch, kind: str = "month") -> None:
+        """Split a batch between the monthly files (or a month's files of another
+        ``kind``, such as ``correction``) of its rows' routes."""
         for k in np.unique(batch.route).tolist():
-            self.write(entity, Slot("month", int(k)), batch.take(np.flatnonzero(batch.route == k)))
+            self.write(entity, Slot(kind, int(k)), batch.take(np.flatnonzero(batch.route == k)))
 
     # --- closing ------------------------------------------------------------------------
     def close_where(self, entity: str, up_to_month: int | None = None) -> None:
-        """Close the entity's open files (monthly ones only up to a month, if given)."""
+        """Close the entity's open files (a month's ones only up to a month, if given)."""
         for rel, (name, slot, _) in list(self.writers.items()):
             if name != entity or rel in self.closed:
                 continue
-            if up_to_month is not None and (slot.kind != "month" or slot.value > up_to_month):
+            if up_to_month is not None and (slot.kind not in MONTH_SLOTS
+                                            or slot.value > up_to_month):
                 continue
             self._close(rel)
 

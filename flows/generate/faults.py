@@ -20,7 +20,7 @@ import gzip
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,7 +79,29 @@ def _rule_recipes(world: World) -> dict[str, Callable[[Row], Row]]:
             "break_minutes": "30"},
         "break_shorter_than_shift": lambda r: {
             "clock_in": _iso(d, 8), "clock_out": _iso(d, 9), "break_minutes": "60"},
+        "received_after_requested": lambda r: {
+            "requested_at": _iso(d, 10), "received_at": _iso(d, 9), "refunded_at": None},
+        "refunded_after_requested": lambda r: {
+            "requested_at": _iso(d, 10), "received_at": None, "refunded_at": _iso(d, 9)},
+        "first_response_after_opened": lambda r: {
+            "opened_at": _iso(d, 9), "first_response_at": _iso(d, 8), "resolved_at": None,
+            "status": "open"},
+        "resolved_after_opened": lambda r: {
+            "opened_at": _iso(d, 9), "first_response_at": None, "resolved_at": _iso(d, 8),
+            "status": "resolved"},
+        "resolved_status_needs_date": lambda r: {"status": "closed", "resolved_at": None},
+        "days_lost_only_when_lost_time": lambda r: {"severity": "first_aid", "days_lost": "2"},
     }
+
+
+#: Values set on the base row of an entity's faults so that breaking one constraint
+#: never breaks a cross-column rule too: an open ticket (a resolved one would break
+#: "resolved needs resolved_at" once resolved_at is unreadable), and a lost-time incident
+#: with no days lost (any severity and any days_lost alone keep the rule).
+FAULT_BASE: dict[str, Row] = {
+    "service_tickets": {"status": "open", "first_response_at": None, "resolved_at": None},
+    "safety_incidents": {"severity": "lost_time", "days_lost": "0"},
+}
 
 
 def _below(minimum: str, exclusive: bool) -> str:
@@ -126,6 +148,7 @@ def _rekey(entity: Entity, row: Row, i: int, keep: set[str], prefix: str = "") -
 def row_faults(world: World, entity: Entity, base: Row) -> list[FaultRow]:
     """Every constraint of ``entity`` broken once, on copies of the valid ``base`` row."""
     recipes = _rule_recipes(world)
+    base = {**base, **FAULT_BASE.get(entity.name, {})}
     faults: list[tuple[str, str, Row]] = _column_faults(entity)
     for rule in entity.rules:
         if rule.name not in recipes:
@@ -152,14 +175,16 @@ def boundary_row(entity: Entity, base: Row) -> Row | None:
 
 
 def superseded_row(world: World, entity: Entity, base: Row) -> Row | None:
-    """A newer version of a valid shipment that breaks damaged ≤ shipped."""
+    """A newer version of a valid shipment that breaks damaged ≤ shipped: stamped 60
+    days after the base version (later than any valid version of that shipment, and
+    independent of the run's length)."""
     if "damaged_le_shipped" not in {r.name for r in entity.rules}:
         return None
     row = dict(base)
     shipped = Decimal(str(base["shipped_qty"]).strip())
     row["damaged_qty"] = str(shipped + 1)
-    end = world.start + timedelta(days=world.days)
-    row["updated_at"] = f"{end.isoformat()}T00:00:00Z"
+    stamped = datetime.fromisoformat(str(base["updated_at"]).strip()) + timedelta(days=60)
+    row["updated_at"] = stamped.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return row
 
 

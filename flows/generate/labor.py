@@ -1,7 +1,8 @@
 """Timesheet entries, one site × month at a time.
 
 Each employee follows a weekly pattern (full-time five days, some Tuesday–Saturday,
-part-time three days, temporary staff often absent) from their hire date. Some work
+part-time three days, temporary staff often absent) from their hire date until the day
+they leave. Some work
 nights across midnight (and across DST changes: durations are kept as instants), some
 do longer shifts (weekly overtime), a few shifts are split into two segments with
 different activities, a few are corrected later (a second version), and one employee
@@ -27,10 +28,12 @@ def site_month(world: World, site: Site, k: int) -> Batch:
     rng = rng_for(world.seed, Stream.LABOR, site.index, k)
     e = world.employees
     days = world.chunk_days(k)
-    staff = np.flatnonzero(e["site"] == site.index)
+    month = world.month_days(k)
+    staff = world.staff(site, int(month[0]), int(month[-1]))
     dow = (days + 3) % 7
     works = ((e["pattern"][staff][:, None] >> dow[None, :]) & 1) == 1
     works &= days[None, :] >= e["hire_day"][staff][:, None]
+    works &= days[None, :] < e["leave_day"][staff][:, None]
     absence = np.where(e["type"][staff] == TEMPORARY, 0.2, 0.04)
     works &= rng.random(works.shape) >= absence[:, None]
     ei, di = np.nonzero(works)

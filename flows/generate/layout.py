@@ -23,10 +23,6 @@ class FileSpec:
     gz: bool
     style: S.FileStyle
 
-    @property
-    def is_text(self) -> bool:
-        return self.fmt in ("csv", "json", "jsonl")
-
 
 #: (extension, style) for the one file of an entity's base slot.
 BASE_FILES: dict[str, tuple[str, S.FileStyle]] = {
@@ -69,13 +65,34 @@ MONTHLY_FILES: dict[str, list[tuple[str, S.FileStyle]]] = {
         ("ndjson", S.JSON_C), ("parquet", S.PARQUET_DEC), ("csv.gz", S.CSV_QUOTED),
         ("txt", S.PIPE), ("jsonl.gz", S.JSON_A),
     ],
+    "inventory_snapshots": [
+        ("parquet", S.PARQUET_DEC), ("csv.gz", S.SEMI), ("txt", S.TAB), ("jsonl.gz", S.JSON_C),
+        ("csv", S.CSV_CRLF), ("parquet", S.PARQUET_DBL),
+    ],
+    "cycle_counts": [
+        ("xlsx", S.XLSX), ("csv", S.CSV_QUOTED), ("ndjson", S.JSON_C),
+        ("parquet", S.PARQUET_DEC.but(parquet_local=("counted_at",))), ("txt.gz", S.PIPE),
+    ],
+    "returns": [
+        ("json", S.JSON_A), ("csv", S.SEMI_BOM), ("parquet", S.PARQUET_DBL),
+        ("jsonl.gz", S.JSON_B), ("txt", S.TAB), ("csv.gz", S.CSV_BOM),
+    ],
+    # wall-clock times without offset in most text files: tickets cross clock changes
+    "service_tickets": [
+        ("xlsx", S.XLSX), ("csv", S.CSV_QUOTED), ("jsonl", S.JSON_C), ("parquet", S.PARQUET_DEC),
+        ("csv.gz", S.SEMI), ("json.gz", S.JSON_B),
+    ],
+    "safety_incidents": [
+        ("xlsx", S.XLSX_TEXT), ("csv", S.CSV_BOM), ("json", S.JSON_C), ("parquet", S.PARQUET_DBL),
+        ("txt", S.PIPE),
+    ],
     "vendors": [("jsonl.gz", S.JSON_B)],
     "employees": [("ndjson.gz", S.JSON_C)],
     "pay_rates": [("json.gz", S.JSON_A)],
 }
 
-#: XLSX only ever for the first month of PO lines (small/medium entities only).
-XLSX_FIRST_MONTH_ONLY = {"purchase_order_lines"}
+#: XLSX only ever for the first month of these (a workbook is written cell by cell).
+XLSX_FIRST_MONTH_ONLY = {"purchase_order_lines", "cycle_counts", "service_tickets"}
 
 YEARLY_FILES: dict[str, tuple[str, S.FileStyle]] = {
     "fx_rates": ("csv.gz", S.CSV_BOM.but(extra_column=None, quote_all=False)),
@@ -83,6 +100,10 @@ YEARLY_FILES: dict[str, tuple[str, S.FileStyle]] = {
 }
 REVISION_FILES: dict[str, tuple[str, S.FileStyle]] = {
     "budgets": ("csv", S.SEMI_BOM.but(month_as_date=1.0)),
+}
+#: Rows re-stated after a month's file (its name sorts after it: the greater path wins).
+CORRECTION_FILES: dict[str, tuple[str, S.FileStyle]] = {
+    "inventory_snapshots": ("csv", S.CSV_QUOTED),
 }
 
 
@@ -110,6 +131,9 @@ def file_for(world: World, entity: str, slot: Slot) -> FileSpec:
         return _spec(entity, f"{entity}_{slot.value}", *YEARLY_FILES[entity])
     if slot.kind == "revision":
         return _spec(entity, f"{entity}_{slot.value}_rev", *REVISION_FILES[entity])
+    if slot.kind == "correction":
+        return _spec(entity, f"{entity}_{world.month_label(slot.value)}_corrections",
+                     *CORRECTION_FILES[entity])
     raise ValueError(f"unknown slot {slot}")
 
 

@@ -25,7 +25,7 @@ from flows.generate.world import BASE_USD_PER_UNIT, CATEGORIES, EPOCH, ROLES, Wo
 @dataclass(frozen=True)
 class Slot:
     """Which file of an entity rows go to: ``base`` (one file), ``month`` k, ``year``
-    (calendar year), or ``revision`` of a year."""
+    (calendar year), ``revision`` of a year, or ``correction`` of month k."""
 
     kind: str
     value: int = 0
@@ -144,9 +144,10 @@ def employees(world: World) -> Iterator[tuple[Slot, Batch]]:
         days = world.chunk_days(k)
         if days.size == 0:
             continue
-        hires = np.flatnonzero((e["hire_day"] >= world.start_day) & (hire_month == k))
+        hires = np.flatnonzero((e["hire_day"] >= world.start_day) & (hire_month == k)
+                               & (e["hire_day"] < world.end_day))
         hire_upd = np.maximum(e["hire_day"][hires] - r.integers(0, 4, hires.size), days[0])
-        staff = np.flatnonzero(e["hire_day"] < days[0])
+        staff = np.flatnonzero((e["hire_day"] < days[0]) & (e["leave_day"] > days[0]))
         change = staff[r.random(staff.size) < 0.03]
         if k == 0 and hires.size + change.size == 0 and staff.size:
             change = staff[:1]
@@ -192,9 +193,9 @@ def pay_rates(world: World) -> Iterator[tuple[Slot, Batch]]:
             if day <= e["hire_day"][i] + 60 or day <= world.start_day - 300:
                 continue
             rate = round(rate * (1 + r.uniform(0.02, 0.06)))
-            if world.start_day < day < world.end_day:
+            if world.start_day < day < min(world.end_day, int(e["leave_day"][i])):
                 events.append((i, day, rate))
-    hires = np.flatnonzero(e["hire_day"] >= world.start_day)
+    hires = np.flatnonzero((e["hire_day"] >= world.start_day) & (e["hire_day"] < world.end_day))
     events += [(int(i), int(e["hire_day"][i]), int(e["rate"][i])) for i in hires]
     if not events:
         return
@@ -240,8 +241,11 @@ def fx_rates(world: World) -> Iterator[tuple[Slot, Batch]]:
 
 
 def budgets(world: World) -> Iterator[tuple[Slot, Batch]]:
-    """Budget per site × category × month in the site's currency, a yearly workbook
-    plus a revision file per year (a few keys re-stated, month written as a date)."""
+    """Budget per site × category × month in the site's currency: one workbook per
+    calendar year the run touches, with all twelve months (a budget is planned for the
+    year ahead), plus a revision file per year (a few keys re-stated, month written as
+    a date). Each (site, year) draws from its own stream, so the files of a year never
+    depend on how far into it the run goes."""
     entity = ENTITY_BY_NAME["budgets"]
     cats = tuple(c[0] for c in CATEGORIES)
     vol = world.volumes
@@ -249,43 +253,43 @@ def budgets(world: World) -> Iterator[tuple[Slot, Batch]]:
     monthly_usd = np.array([lines_per_month * price * qty
                             + (vol.non_po_invoices_per_month / 4 * price * 3 if non_po else 0)
                             for _, price, qty, non_po in CATEGORIES])
-    months = np.arange(world.n_months)
-    month_day = np.array([world.month_first_day(int(k)) for k in months])
-    rows = []
-    for s in world.sites:
-        r = rng_for(world.seed, Stream.BUDGETS, s.index)
-        local = monthly_usd / world.fx_base(s.currency)
-        amount = local[None, :] * r.uniform(0.85, 1.2, (months.size, len(cats)))
-        amount = np.round(amount / 100) * 100 * 100  # whole hundreds, scaled by 100
-        has = np.ones((months.size, len(cats)), bool)
-        if s.index % 2 == 1:
-            has[:, cats.index("utilities")] = False  # spend without a budget
-        if s.index == 0:
-            amount[0, cats.index("safety")] = 0  # a zero budget: variance_pct is null
-        for mi, ci in zip(*np.nonzero(has), strict=True):
-            rows.append((s.index, int(ci), int(month_day[mi]), int(amount[mi, ci])))
-    arr = np.array(rows, dtype=np.int64)
-    year, _, _ = civil(arr[:, 2])
+    last_year = world.start.year + (world.n_months - 1 + world.start.month - 1) // 12
     site_cur = np.array([world.currencies.index(s.currency) for s in world.sites])
     zone_of = np.array([s.zone for s in world.sites])
-    rng = rng_for(world.seed, Stream.BUDGETS, 10_000)
-    revise = rng.random(arr.shape[0]) < 0.06
-    factor = rng.uniform(0.9, 1.25, arr.shape[0])
+    for y in range(world.start.year, last_year + 1):
+        month_day = np.array([(date(y, m, 1) - EPOCH).days for m in range(1, 13)])
+        rows = []
+        for s in world.sites:
+            r = rng_for(world.seed, Stream.BUDGETS, s.index, y)
+            local = monthly_usd / world.fx_base(s.currency)
+            amount = local[None, :] * r.uniform(0.85, 1.2, (12, len(cats)))
+            amount = np.round(amount / 100) * 100 * 100  # whole hundreds, scaled by 100
+            has = np.ones((12, len(cats)), bool)
+            if s.index % 2 == 1:
+                has[:, cats.index("utilities")] = False  # spend without a budget
+            if s.index == 0 and y == world.start.year:
+                amount[world.start.month - 1, cats.index("safety")] = 0  # variance_pct null
+            for mi, ci in zip(*np.nonzero(has), strict=True):
+                rows.append((s.index, int(ci), int(month_day[mi]), int(amount[mi, ci])))
+        arr = np.array(rows, dtype=np.int64)
+        rng = rng_for(world.seed, Stream.BUDGETS, 10_000, y)
+        revise = rng.random(arr.shape[0]) < 0.06
+        factor = rng.uniform(0.9, 1.25, arr.shape[0])
 
-    def batch(sel: np.ndarray, amount: np.ndarray, day_shift: int) -> Batch:
-        cols = {
-            "site_id": _site_ids(world, arr[sel, 0]),
-            "category": _cats(arr[sel, 1], cats),
-            "month": Arr(arr[sel, 2] + day_shift),
-            "budget_amount": Arr(amount, None, 2),
-            "currency": _cats(site_cur[arr[sel, 0]], world.currencies),
-        }
-        return build(entity, cols, zone_of[arr[sel, 0]], noise(rng, sel.size))
+        def batch(sel: np.ndarray, amount: np.ndarray, day_shift: int,
+                  arr: np.ndarray = arr, rng: np.random.Generator = rng) -> Batch:
+            cols = {
+                "site_id": _site_ids(world, arr[sel, 0]),
+                "category": _cats(arr[sel, 1], cats),
+                "month": Arr(arr[sel, 2] + day_shift),
+                "budget_amount": Arr(amount, None, 2),
+                "currency": _cats(site_cur[arr[sel, 0]], world.currencies),
+            }
+            return build(entity, cols, zone_of[arr[sel, 0]], noise(rng, sel.size))
 
-    for y in np.unique(year).tolist():
-        sel = np.flatnonzero(year == y)
-        yield Slot("year", y), batch(sel, arr[sel, 3], 0)
-        rev = sel[revise[sel]]
+        every = np.arange(arr.shape[0])
+        yield Slot("year", y), batch(every, arr[:, 3], 0)
+        rev = every[revise]
         if rev.size:
             new = (np.round(arr[rev, 3] * factor[rev] / 10000) * 10000).astype(np.int64)
             yield Slot("revision", y), batch(rev, new, 14)

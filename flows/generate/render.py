@@ -57,12 +57,6 @@ def header_name(name: str, style: FileStyle) -> str:
     return name
 
 
-def _valid(values: Values) -> np.ndarray | None:
-    if isinstance(values, Arr):
-        return values.valid
-    return None
-
-
 def _num_text(a: Arr, u: np.ndarray, style: FileStyle) -> pa.Array:
     values, scale = a.values, a.scale
     if style.num_variants <= 0:

@@ -4,6 +4,10 @@ Every chunk (a site × month of one domain, the reference data, a rendering pass
 from its own ``np.random.default_rng(SeedSequence([seed, stream, *chunk]))``. Adding a
 site or a month therefore never changes the rows generated for the others, and chunks
 could be generated in any order (or in parallel) with byte-identical files.
+
+No stream may depend on the length of the run (``days``): a chunk is keyed by (seed,
+site, month) only, so generating a week more re-creates the past months byte for byte
+(``tests/test_generate.py`` checks it).
 """
 
 from __future__ import annotations
@@ -23,9 +27,16 @@ class Stream(IntEnum):
     PAY_RATES = 5
     FX_RATES = 6
     BUDGETS = 7
+    HIRES = 8
+    CATALOGUE = 9
     DELIVERIES = 10
     SPEND = 11
     LABOR = 12
+    INVENTORY = 13
+    CYCLE_COUNTS = 14
+    RETURNS = 15
+    SERVICE = 16
+    SAFETY = 17
     STYLE = 20
 
 

@@ -1,8 +1,12 @@
 """The small, fixed "world" every chunk draws on: sites, carriers, vendors, employees,
-currencies and their rates, the calendar of the run, and the volumes per site and day.
+the SKUs each site stocks, currencies and their rates, the calendar of the run, and the
+volumes per site and day.
 
 It is built once per run (a few thousand rows at most even for 50 sites × 3 years) from
 its own random streams, so the big domains can be generated chunk by chunk against it.
+None of it depends on the run's length: the staff on the first day come from a stream
+per site, and each month's leavers and hires from a stream per (site, month), appended
+month by month, so a longer run only adds to the roster.
 """
 
 from __future__ import annotations
@@ -67,6 +71,17 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("admin", "admin"), ("supervisor", "other"),
 )
 
+#: Share of a site's staff hired (and, as many, leaving) per month.
+MONTHLY_TURNOVER = 0.02
+#: No leaving day (employed beyond any run).
+NEVER = 1 << 40
+#: Replenishment cycles of a stocked SKU, in days.
+CYCLES = np.array([7, 14, 21, 28])
+#: A currency the fx feed has no rates for: consignment stock costed by its supplier.
+NO_RATE_CURRENCY = "MXN"
+NO_RATE_USD_PER_UNIT = 0.058
+
+
 @dataclass(frozen=True)
 class Volumes:
     """Mean volumes per site (× ``scale``), modest so a 3-site, 90-day demo stays quick."""
@@ -75,11 +90,15 @@ class Volumes:
     pos_per_day: float = 1.0
     employees_per_site: int = 10
     non_po_invoices_per_month: float = 3.0
+    skus_per_site: int = 24
+    tickets_per_day: float = 2.0
 
     def scaled(self, scale: float) -> Volumes:
         return Volumes(self.orders_per_day * scale, self.pos_per_day * scale,
                        max(3, round(self.employees_per_site * scale)),
-                       self.non_po_invoices_per_month * scale)
+                       self.non_po_invoices_per_month * scale,
+                       max(12, round(self.skus_per_site * scale)),
+                       self.tickets_per_day * scale)
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,7 @@ class World:
     carriers: dict[str, np.ndarray] = field(default_factory=dict)
     vendors: dict[str, np.ndarray] = field(default_factory=dict)
     employees: dict[str, np.ndarray] = field(default_factory=dict)
+    catalogues: list[dict[str, np.ndarray]] = field(default_factory=list)  # per site
 
     # --- calendar ---------------------------------------------------------------------
     @property
@@ -117,10 +137,13 @@ class World:
         """First day after the run (exclusive)."""
         return self.start_day + self.days
 
-    @property
-    def cutoff_us(self) -> int:
-        """The extract instant: nothing dated at or after it is exported."""
-        return self.end_day * DAY_US
+    def cutoff_at(self, zone: np.ndarray | int) -> np.ndarray:
+        """The extract instant of a zone: midnight after the run's last day, there (each
+        site exports at the end of its own day; UTC for the entities without a site).
+        Nothing updated at or after it is exported, so a site-local month that the run
+        completes is exported whole, whatever follows it."""
+        zone = np.atleast_1d(np.asarray(zone, np.int64))
+        return self.wall_to_utc(zone, np.full(zone.shape, self.end_day), np.zeros(zone.shape))
 
     @property
     def utc_zone(self) -> int:
@@ -152,6 +175,26 @@ class World:
         lo = max(self.start_day, self.month_first_day(k))
         hi = min(self.end_day, self.month_first_day(k + 1))
         return np.arange(lo, hi, dtype=np.int64)
+
+    def month_days(self, k: int) -> np.ndarray:
+        """Every day of month ``k`` from the run's start, even past its end: what a
+        month draws must not depend on where the run stops (the export cut-off drops
+        what has not happened yet)."""
+        lo = max(self.start_day, self.month_first_day(k))
+        return np.arange(lo, self.month_first_day(k + 1), dtype=np.int64)
+
+    def staff(self, site: Site, first_day: int, last_day: int) -> np.ndarray:
+        """Indexes of the site's employees on staff from ``first_day`` to ``last_day``
+        (inclusive) at least for a day: hired by the last day, not left before the first."""
+        e = self.employees
+        return np.flatnonzero((e["site"] == site.index) & (e["hire_day"] <= last_day)
+                              & (e["leave_day"] > first_day))
+
+    @staticmethod
+    def weekly_snapshots(site: Site) -> bool:
+        """Every third site's WMS sends inventory balances on Sundays only (the others
+        daily), so the daily inventory carries the last snapshot forward."""
+        return site.index % 3 == 1
 
     def route(self, zone: np.ndarray | int, utc_us: np.ndarray) -> np.ndarray:
         """Month file of each row: the local month of its instant."""
@@ -193,6 +236,7 @@ def build_world(seed: int, sites: int, days: int, start: date, scale: float = 1.
     world.carriers = _carriers(seed, sites)
     world.vendors = _vendors(seed, world, vendor_pool)
     world.employees = _employees(seed, world)
+    world.catalogues = [_catalogue(seed, world, site) for site in world.sites]
     return world
 
 
@@ -238,52 +282,145 @@ def _vendors(seed: int, world: World, pool: list[str]) -> dict[str, np.ndarray]:
     }
 
 
+_STAFF_FIELDS = ("employee_id", "site", "role", "type", "hire_day", "leave_day", "night",
+                 "floater", "start_min", "pattern", "review_month", "rate")
+_WEEKDAYS = 0b0011111  # weekly pattern bit mask, Monday = bit 0
+_BASE_RATE = {"USD": 19.0, "EUR": 17.0, "AUD": 30.0, "SGD": 14.0, "GBP": 14.5, "JPY": 1300.0,
+              "INR": 180.0, "NZD": 26.0, "BRL": 12.0, "ZAR": 45.0, "CAD": 24.0, "CNY": 32.0}
+
+
+def _traits(rng: np.random.Generator, site: Site, role: np.ndarray,
+            type_: np.ndarray) -> dict[str, np.ndarray]:
+    """Shift, weekly pattern, pay review month and hourly rate (cents) of new staff."""
+    n = role.size
+    night = (rng.random(n) < 0.15) & (type_ != 1)
+    start_min = np.where(night, 22 * 60, rng.choice([6 * 60, 7 * 60, 8 * 60, 14 * 60], n))
+    pattern = np.where(rng.random(n) < 0.2, 0b0111110, _WEEKDAYS)
+    part = np.array([sum(1 << d for d in rng.choice(6, 3, replace=False)) for _ in range(n)],
+                    dtype=np.int64)
+    pattern = np.where(type_ == 1, part, pattern)
+    review = rng.integers(1, 13, n)
+    mult = np.array([1.0, 1.0, 1.0, 1.02, 1.04, 1.15, 1.05, 1.35])[role]
+    rate = np.round(_BASE_RATE[site.currency] * mult * rng.uniform(0.92, 1.12, n), 2)
+    return {"role": role, "type": type_, "night": night, "floater": np.zeros(n, bool),
+            "start_min": start_min, "pattern": pattern, "review_month": review,
+            "rate": (rate * 100).astype(np.int64)}
+
+
+def _initial_staff(seed: int, world: World, site: Site) -> dict[str, np.ndarray]:
+    """The site's staff on the run's first day (all hired before it)."""
+    rng = rng_for(seed, Stream.EMPLOYEES, site.index)
+    n = max(3, round(world.volumes.employees_per_site * rng.uniform(0.8, 1.2)))
+    role = rng.integers(0, len(ROLES), n)
+    role[0] = ROLES.index(("supervisor", "other"))
+    type_ = rng.choice(3, n, p=[0.72, 0.18, 0.10])  # full_time, part_time, temporary
+    type_[0] = 0
+    if len(world.sites) > 1:
+        type_[1] = 0  # the floater (below) is full-time
+    hire = world.start_day - rng.integers(30, 3000, n)
+    staff = _traits(rng, site, role, type_)
+    if len(world.sites) > 1:
+        # works Saturdays at the next site too: two sites in one ISO week
+        staff["floater"][1] = True
+        staff["pattern"][1] = _WEEKDAYS
+        staff["night"][1] = False
+        staff["start_min"][1] = 7 * 60
+    staff["review_month"][0] = world.start.month  # a raise inside the first month of every run
+    return {**staff, "hire_day": hire, "leave_day": np.full(n, NEVER)}
+
+
+def _turnover(seed: int, world: World, site: Site, k: int, cols: dict[str, list],
+              members: list[int]) -> dict[str, np.ndarray]:
+    """Month ``k`` at a site: a few leave (their leave_day is set in ``cols``) and as many
+    are hired. Drawn from the (seed, site, month) stream over the whole calendar month,
+    so the roster of a month never depends on how long the run is."""
+    rng = rng_for(seed, Stream.HIRES, site.index, k)
+    lo, hi = max(world.start_day, world.month_first_day(k)), world.month_first_day(k + 1)
+    n = int(rng.poisson(world.volumes.employees_per_site * MONTHLY_TURNOVER))
+    leave, hire_day = cols["leave_day"], cols["hire_day"]
+    first = members[0]  # the site's supervisor stays, and so does the floater
+    leavers = [g for g in members if g != first and not cols["floater"][g]
+               and leave[g] == NEVER and hire_day[g] < lo]
+    for g in rng.choice(np.array(leavers, dtype=np.int64), min(n, len(leavers)), replace=False):
+        leave[int(g)] = lo + int(rng.integers(0, hi - lo))
+    role = rng.integers(0, len(ROLES), n)
+    type_ = rng.choice(3, n, p=[0.6, 0.2, 0.2])
+    hired = lo + rng.integers(0, hi - lo, n)
+    return {**_traits(rng, site, role, type_), "hire_day": hired,
+            "leave_day": np.full(n, NEVER)}
+
+
 def _employees(seed: int, world: World) -> dict[str, np.ndarray]:
-    """Staff of every site: role, contract, shift, hire date, pay review month, rate."""
-    cols: dict[str, list] = {k: [] for k in (
-        "employee_id", "site", "role", "type", "hire_day", "night", "floater", "start_min",
-        "pattern", "review_month", "rate")}
+    """Staff of every site (role, contract, shift, hire and leaving day, pay review month,
+    rate): first everyone employed at the start, then month by month the hires. This
+    order keeps an employee's index, and so every stream keyed by it, independent of
+    the run's length."""
+    cols: dict[str, list] = {k: [] for k in _STAFF_FIELDS}
+    members: dict[int, list[int]] = {s.index: [] for s in world.sites}
+    counts = dict.fromkeys(members, 0)
     w = _width(len(world.sites))
-    for site in world.sites:
-        rng = rng_for(seed, Stream.EMPLOYEES, site.index)
-        n = max(3, round(world.volumes.employees_per_site * rng.uniform(0.8, 1.2)))
-        role = rng.integers(0, len(ROLES), n)
-        role[0] = ROLES.index(("supervisor", "other"))
-        type_ = rng.choice(3, n, p=[0.72, 0.18, 0.10])  # full_time, part_time, temporary
-        type_[0] = 0
-        hired_during = rng.random(n) < 0.10
-        hired_during[:2] = False
-        hire = np.where(hired_during,
-                        world.start_day + rng.integers(0, max(1, world.days), n),
-                        world.start_day - rng.integers(30, 3000, n))
-        night = (rng.random(n) < 0.15) & (type_ != 1)
-        start_min = np.where(night, 22 * 60, rng.choice([6 * 60, 7 * 60, 8 * 60, 14 * 60], n))
-        # weekly pattern bit mask, Monday = bit 0
-        weekdays = 0b0011111
-        pattern = np.where(rng.random(n) < 0.2, 0b0111110, weekdays)
-        part = np.array([sum(1 << d for d in rng.choice(6, 3, replace=False)) for _ in range(n)])
-        pattern = np.where(type_ == 1, part, pattern)
-        floater = np.zeros(n, bool)
-        if len(world.sites) > 1:
-            floater[1] = True  # works Saturdays at the next site: two sites in one ISO week
-            pattern[1] = weekdays
-            type_[1] = 0
-            night[1] = False
-            start_min[1] = 7 * 60
-        review = rng.integers(1, 13, n)
-        review[0] = world.start.month  # a raise inside the first month of every run
-        base = {"USD": 19.0, "EUR": 17.0, "AUD": 30.0, "SGD": 14.0, "GBP": 14.5, "JPY": 1300.0,
-                "INR": 180.0, "NZD": 26.0, "BRL": 12.0, "ZAR": 45.0, "CAD": 24.0,
-                "CNY": 32.0}[site.currency]
-        mult = np.array([1.0, 1.0, 1.0, 1.02, 1.04, 1.15, 1.05, 1.35])[role]
-        rate = np.round(base * mult * rng.uniform(0.92, 1.12, n), 2)
-        cols["employee_id"] += [f"E{site.index + 1:0{w}d}{k + 1:03d}" for k in range(n)]
+
+    def add(site: Site, staff: dict[str, np.ndarray]) -> None:
+        n = staff["role"].size
+        first = len(cols["employee_id"])
+        cols["employee_id"] += [f"E{site.index + 1:0{w}d}{counts[site.index] + j + 1:03d}"
+                                for j in range(n)]
+        counts[site.index] += n
         cols["site"] += [site.index] * n
-        for key, arr in (("role", role), ("type", type_), ("hire_day", hire), ("night", night),
-                         ("floater", floater), ("start_min", start_min), ("pattern", pattern),
-                         ("review_month", review), ("rate", (rate * 100).astype(np.int64))):
-            cols[key] += arr.tolist()
+        for key in _STAFF_FIELDS[2:]:
+            cols[key] += staff[key].tolist()
+        members[site.index] += list(range(first, first + n))
+
+    for site in world.sites:
+        add(site, _initial_staff(seed, world, site))
+    for k in range(world.n_months):
+        for site in world.sites:
+            add(site, _turnover(seed, world, site, k, cols, members[site.index]))
     return {k: np.array(v) for k, v in cols.items()}
+
+
+def _catalogue(seed: int, world: World, site: Site) -> dict[str, np.ndarray]:
+    """The SKUs a site stocks, most popular first (order lines pick SKU ``i`` with
+    probability √((i+1)/n) − √(i/n)), with their replenishment cycle and costs.
+
+    Stock follows a saw-tooth: filled up to ``top`` every ``cycle`` days, then drawn down
+    at ``rate`` units a day; a SKU whose top covers less than its cycle sells out before
+    it is replenished. A tenth are kept in kg (fractional balances). Costs are in the
+    site's currency (unit cost scaled by 10⁴, selling price by 10²), except for a
+    consignment SKU at every other site, costed in a currency without fx rates.
+    """
+    rng = rng_for(seed, Stream.CATALOGUE, site.index)
+    n = world.volumes.skus_per_site
+    universe = max(100, 4 * n)  # SKU numbers shared between sites
+    sku = rng.choice(np.arange(1, universe + 1), n, replace=False).astype(np.int64)
+    i = np.arange(n)
+    share = np.sqrt((i + 1) / n) - np.sqrt(i / n)
+    units_per_day = world.volumes.orders_per_day * 1.7 * 10  # lines per order × units
+    rate = units_per_day * share * rng.uniform(0.8, 1.2, n)
+    cycle = rng.choice(CYCLES, n)
+    top = np.ceil(rate * cycle * rng.uniform(0.85, 1.5, n))
+    cost_usd = rng.lognormal(np.log(8.0), 1.0, n)
+    fx = world.fx_base(site.currency)
+    price = np.maximum(1, np.round(cost_usd * rng.uniform(1.4, 2.2, n) / fx * 100))
+    keep_zero = rng.random(n) < 0.35  # listed with 0 on hand when sold out
+    by_weight = rng.random(n) < 0.1  # kept in kg: fractional balances
+    # every other site holds its least popular SKU on consignment, costed in a currency
+    # without fx rates (its inventory value has no USD amount)
+    no_rate = (i == n - 1) & (site.index % 2 == 0)
+    cost_fx = np.where(no_rate, NO_RATE_USD_PER_UNIT, fx)
+    return {
+        "sku": sku, "rate": rate, "cycle": cycle.astype(np.int64),
+        "phase": rng.integers(0, int(CYCLES.max()), n), "top": top,
+        "cost": np.maximum(1, np.round(cost_usd / cost_fx * 1e4)).astype(np.int64),
+        "price": price.astype(np.int64), "keep_zero": keep_zero, "by_weight": by_weight,
+        "no_rate": no_rate,
+    }
+
+
+def sku_pick(draw: np.ndarray, n: int) -> np.ndarray:
+    """Catalogue index of a uniform draw in 1..4999 (the popular SKUs first)."""
+    d = np.asarray(draw, np.int64) - 1
+    return (d * d * n) // (4999 * 4999)
 
 
 def allowed(entity: str, column: str) -> tuple[str, ...]:

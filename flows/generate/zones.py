@@ -55,11 +55,6 @@ class ZoneTable:
             self._starts.append(np.asarray(starts, dtype=np.int64) * US)
             self._offsets.append(np.asarray(offsets, dtype=np.int64))
 
-    def transitions(self, zone: int) -> list[tuple[int, int]]:
-        """(instant in µs, new offset in s) of each change inside the covered range."""
-        return list(zip(self._starts[zone][1:].tolist(), self._offsets[zone][1:].tolist(),
-                        strict=True))
-
     def offset_s(self, zone: np.ndarray | int, utc_us: np.ndarray) -> np.ndarray:
         """UTC offset in seconds of each instant in its zone."""
         utc_us = np.asarray(utc_us, dtype=np.int64)
