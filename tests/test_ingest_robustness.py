@@ -377,3 +377,28 @@ def test_a_file_growing_while_read_is_recorded_as_the_bytes_loaded(wh, exports) 
     quarantined = len(wh.quarantine("carriers"))
     assert (raw[0][0], quarantined) == (m["rows_loaded"], m["rows_quarantined"])
     assert raw[0][0] + quarantined == data_lines
+
+
+def test_one_private_copy_at_a_time_removed_after_and_a_killed_runs_cleared(
+    wh: Warehouse, exports: Path
+) -> None:
+    """The scratch folder beside the database holds the copy of the file being loaded
+    only; it is gone after the run, and what a killed run left there is cleared first."""
+    from flows.ingest.load import ingest_exports
+    from tests.ingest_helpers import NOW
+
+    scratch = wh.path.with_name(f".{wh.path.name}.ingest-scratch")
+    scratch.mkdir()
+    (scratch / "stale.parquet").write_text("left by a killed run")
+    write(exports, "a/carriers.csv", carriers_csv("K1"))
+    write(exports, "b/carriers.csv", carriers_csv("K2"))
+    listings: list[list[str]] = []
+
+    def log(line: str) -> None:  # called while each file's copy still exists
+        listings.append(sorted(p.name for p in scratch.iterdir()))
+
+    ingest_exports(wh.con, exports, "run1", NOW, log=log)
+
+    assert listings == [["copy.csv"], ["copy.csv"]]
+    assert not scratch.exists()
+    assert [c for _, c in carrier_ids(wh)] == ["K1", "K2"]

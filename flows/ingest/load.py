@@ -260,10 +260,10 @@ def _judge_and_load(
         outcome = FileOutcome(f.rel, f.entity.name, "rejected", f"{f.rel}: {unreadable}")
         log(f"REJECTED {f.rel}: {unreadable}")
     elif f.fmt is None:
-        outcome = FileOutcome(
-            f.rel, f.entity.name, "rejected", f"unsupported file extension of {f.rel}"
-        )
-        log(f"REJECTED {f.rel}: unsupported file extension")
+        why = ("unsupported file extension (accepted: .csv .txt .json .jsonl .ndjson, each "
+               "optionally .gz, and .xlsx .parquet)")
+        outcome = FileOutcome(f.rel, f.entity.name, "rejected", f"{f.rel}: {why}")
+        log(f"REJECTED {f.rel}: {why}")
     elif captured.sha256 in loaded_by_sha:
         outcome = FileOutcome(
             f.rel, f.entity.name, "skipped_duplicate",

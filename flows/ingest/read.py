@@ -15,6 +15,7 @@ instead of being silently renamed (``entry_id_1``) by a reader.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import re
 import zlib
@@ -99,10 +100,20 @@ def read_to_table(
     return source
 
 
+#: DuckDB's words for a broken gzip stream, and what they mean to the user.
+GZIP_ERRORS = {
+    "Input is not a GZIP stream": "not a gzip file (a wrong .gz name, or damaged bytes)",
+    "Unexpected end of GZIP stream": "gzip file cut short (an incomplete transfer?)",
+}
+
+
 def _first_line(message: str, path: Path | None = None) -> str:
     """The useful line of a reader's error, without the private copy's path."""
+    for words, meaning in GZIP_ERRORS.items():
+        if words in message:
+            return meaning
     if path is not None:
-        message = message.replace(f'in file "{path}"', "").replace(str(path), "the file")
+        message = message.replace(f' in file "{path}",', "").replace(str(path), "the file")
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     if not lines:
         return "unreadable file"
@@ -127,6 +138,36 @@ def _head(path: Path, gzipped: bool, size: int) -> bytes | None:
             return fh.read(size)
     except (OSError, EOFError, zlib.error):
         return None
+
+
+#: Byte order marks of encodings other than UTF-8 (longest first).
+OTHER_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
+def _check_utf8(head: bytes | None) -> None:
+    """Reject, naming the line, a text export whose first bytes are not UTF-8.
+
+    DuckDB would say 'Error when sniffing file' for binary bytes; and it gives no
+    line for a UTF-16 file. Bytes further on are checked by DuckDB's reader itself."""
+    if not head:
+        return
+    for bom, encoding in OTHER_BOMS:
+        if head.startswith(bom):
+            raise FileRejected(f"{encoding} text (it starts with a {encoding} byte order mark), "
+                               "not UTF-8: save the export as UTF-8")
+    first_line = head.split(b"\n", 1)[0]
+    if b"\x00" in first_line:
+        raise FileRejected("line 1 holds NUL bytes: UTF-16 text without a byte order mark, "
+                           "or a binary file, not UTF-8 text")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        line = head[: exc.start].count(b"\n") + 1
+        raise FileRejected(
+            f"line {line}: not UTF-8 text: byte 0x{head[exc.start]:02x} at offset {exc.start} "
+            "(another encoding such as Latin-1 or Windows-1252, or a binary file)"
+        ) from None
 
 
 def _lines_sql(path: Path, gzipped: bool, max_line_size: int) -> str:
@@ -176,6 +217,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: 
         # DuckDB would invent a 'column0' and the file would be reported as missing
         # its required columns
         raise FileRejected("empty file: no header row")
+    _check_utf8(head)
     # header = false: the first row is read as data and becomes the names here, as
     # written (DuckDB would rename a repeated name). all_varchar: the contract does the
     # typing. null_padding: a short row is a row with missing values (quarantined by the
@@ -196,6 +238,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: 
     except duckdb.Error as exc:
         if "Maximum line size" in str(exc):
             raise FileRejected(_long_line(con, path, gzipped, str(exc))) from exc
+        if "Error when sniffing file" in str(exc):
+            raise FileRejected("not a readable CSV file: no delimiter and columns could be "
+                               "detected") from exc
         raise
     internal = [r[0] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()][1:]
     header = con.execute(f"SELECT * EXCLUDE (_row) FROM {quote_ident(table)} WHERE _row = 0"
@@ -272,7 +317,9 @@ def _read_json(
     con: duckdb.DuckDBPyConnection, path: Path, fmt: str, gzipped: bool, table: str
 ) -> Source:
     json_format = "array" if fmt == "json" else "newline_delimited"
-    if json_format == "newline_delimited" and _head(path, gzipped, 3) == UTF8_BOM:
+    head = _head(path, gzipped, 1 << 16)
+    _check_utf8(head)
+    if json_format == "newline_delimited" and head and head.startswith(UTF8_BOM):
         # DuckDB's newline-delimited reader refuses a BOM; 'unstructured' reads the same
         # one-object-per-line file and skips it (the contract accepts UTF-8 with BOM).
         json_format = "unstructured"
@@ -290,6 +337,8 @@ def _read_json(
     except duckdb.Error as exc:
         if fmt == "jsonl" and "Malformed JSON" in str(exc):
             raise FileRejected(_bad_json_line(con, path, gzipped, str(exc))) from exc
+        if fmt == "json" and "Malformed JSON" in str(exc):
+            raise FileRejected(_bad_json_array(path, gzipped, str(exc))) from exc
         if fmt == "json" and "Expected top-level JSON array" in str(exc):
             raise FileRejected("not a JSON array of objects: the file does not start with '['"
                                ) from exc
@@ -358,6 +407,28 @@ def _bad_json_line(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, me
     if found is None:
         return f"malformed JSON{why}"
     return f"line {found[0]} is not valid JSON{why}"
+
+
+#: Largest JSON array (decompressed) parsed again to name the line of a syntax error.
+MAX_JSON_LOCATE = 64 << 20
+
+
+def _bad_json_array(path: Path, gzipped: bool, message: str) -> str:
+    """DuckDB names no line in a JSON array: Python's parser, run on a file already
+    rejected, names the first line and column that is not JSON."""
+    import json
+
+    cause = re.search(r":\s*([^:]+?)\.?\s*$", message.strip().splitlines()[0])
+    why = f": {cause.group(1).strip()}" if cause else ""
+    head = _head(path, gzipped, MAX_JSON_LOCATE + 1)
+    if head is not None and len(head) <= MAX_JSON_LOCATE:
+        try:
+            json.loads(head.decode("utf-8-sig"))
+        except json.JSONDecodeError as exc:
+            return f"line {exc.lineno}, column {exc.colno} is not valid JSON ({exc.msg})"
+        except UnicodeDecodeError:
+            pass
+    return f"malformed JSON{why}"
 
 
 def _json_text(key: str) -> str:
