@@ -71,7 +71,8 @@ def _walk(
             raise ExportsFolderUnreadable(
                 exc.errno, f"exports folder cannot be read: {exc.strerror}", str(folder)
             ) from exc
-        found.append(_folder_problem(folder, prefix, f"folder cannot be read: {exc.strerror}"))
+        found.append(_folder_problem(
+            folder, prefix, f"folder cannot be read: {exc.strerror}; the files in it were not seen"))
         return
     for entry in entries:
         path, rel = Path(entry.path), prefix + entry.name

@@ -161,7 +161,7 @@ def ingest_exports(
     _refresh_site_timezones(con)
     sites_pending = True
     outcomes: list[FileOutcome] = []
-    with _scratch(con, scratch_dir) as scratch:
+    with _Scratch(con, scratch_dir) as scratch:
         for f in files:
             if sites_pending and (f.entity is None or f.entity.name != "sites"):
                 _refresh_site_timezones(con)  # this run's sites files are in: zones are final
@@ -186,7 +186,7 @@ def ingest_exports(
     return IngestSummary(run_id, outcomes)
 
 
-class _scratch:
+class _Scratch:
     """A private folder for the copy of the file being loaded: beside the database
     file (same disk as the state, room for a big export), else the system's temp
     folder. A folder left by a killed run of the same database is cleared first."""
@@ -252,7 +252,7 @@ def _judge_and_load(
 ) -> FileOutcome:
     if f.folder:
         outcome = FileOutcome(f.rel, None, "rejected", f"{f.rel}: {unreadable}")
-        log(f"REJECTED {f.rel}: {unreadable}; files in it were not seen")
+        log(f"REJECTED {f.rel}: {unreadable}")
     elif f.entity is None:
         outcome = FileOutcome(f.rel, None, "unrecognised", "file name matches no entity")
         log(f"unrecognised {f.rel}: file name matches no entity of the contract; skipped")

@@ -198,8 +198,8 @@ def _locate(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, condition
             found = con.execute(
                 f"SELECT n, strlen(line) FROM ({_lines_sql(path, gzipped, size)}) "
                 f"WHERE {condition} ORDER BY n LIMIT 1"
-            ).fetchone()
-            return (int(found[0]), int(found[1])) if found else None
+            ).fetchall()
+            return (int(found[0][0]), int(found[0][1])) if found else None
         except duckdb.Error as exc:
             longer = re.search(r"Actual Size:\s*(\d+)", str(exc))
             if not longer or size >= 1 << 30:
@@ -244,19 +244,17 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: 
         raise
     internal = [r[0] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()][1:]
     header = con.execute(f"SELECT * EXCLUDE (_row) FROM {quote_ident(table)} WHERE _row = 0"
-                         ).fetchone()
+                         ).fetchall()
     con.execute(f"DELETE FROM {quote_ident(table)} WHERE _row = 0")
-    source = _with_header(table, internal, [h for h in header] if header else [])
+    source = _with_header(table, internal, list(header[0]) if header else [])
     # A NUL byte is no character of a text export: a damaged file (e.g. the zero-filled
     # tail of a file whose writer crashed). The row is quarantined, its bytes kept.
-    nul = ", ".join(
-        f"CASE WHEN strpos({quote_ident(c.column)}, chr(0)) > 0 THEN {quote_literal(c.name)} END"
-        for c in source.columns
-    )
+    has_nul = [f"strpos({quote_ident(c.column)}, chr(0)) > 0" for c in source.columns]
+    which = ", ".join(f"CASE WHEN {test} THEN {quote_literal(c.name)} END"
+                      for test, c in zip(has_nul, source.columns, strict=True))
     source.row_checks.append(
-        f"CASE WHEN len(list_filter([{nul}], lambda x: x IS NOT NULL)) > 0 "
-        f"THEN 'NUL byte (a damaged file?) in column(s) ' || "
-        f"array_to_string(list_filter([{nul}], lambda x: x IS NOT NULL), ', ') END"
+        f"CASE WHEN {' OR '.join(has_nul)} THEN 'NUL byte (a damaged file?) in column(s) ' || "
+        f"array_to_string(list_filter([{which}], lambda x: x IS NOT NULL), ', ') END"
     )
     return source
 
@@ -271,8 +269,7 @@ def _long_line(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, messag
         return (f"a line is longer than {MAX_CSV_LINE:,} bytes (a value never closed by its "
                 "quote?)")
     line, length = found
-    row = f" (data row {line - 1})" if line > 1 else " (the header)"
-    return f"line {line}{row} is {length:,} bytes long: a line may have at most {MAX_CSV_LINE:,}"
+    return f"line {line} is {length:,} bytes long: a line may have at most {MAX_CSV_LINE:,}"
 
 
 def _with_header(table: str, internal: list[str], header: list[str | None]) -> Source:
@@ -299,10 +296,13 @@ def _with_header(table: str, internal: list[str], header: list[str | None]) -> S
             f"{quote_literal(f' fields, the header names {last + 1}: a delimiter inside an unquoted value?')}"
             " END"
         )
+    # (a cheap ILIKE first: LIKE's wildcards in a name only let more rows through)
+    first = named[0]
     same_as_header = " AND ".join(
-        f"lower(trim({quote_ident(internal[i])}, {quote_literal(TRIMMED)})) = "
-        f"{quote_literal(names[i].strip(TRIMMED).lower())}"
-        for i in named
+        [f"{quote_ident(internal[first])} ILIKE "
+         f"{quote_literal('%' + names[first].strip(TRIMMED) + '%')}"]
+        + [f"lower(trim({quote_ident(internal[i])}, {quote_literal(TRIMMED)})) = "
+           f"{quote_literal(names[i].strip(TRIMMED).lower())}" for i in named]
     )
     checks.append(
         f"CASE WHEN {same_as_header} THEN 'row repeats the header row (two files joined?)' END"
@@ -345,7 +345,7 @@ def _read_json(
         raise
     o = quote_ident(objects)
     not_objects = con.execute(f"SELECT min(_row) FROM {o} WHERE json_type(_obj) <> 'OBJECT'"
-                              ).fetchone()[0]
+                              ).fetchall()[0][0]
     if not_objects is not None:
         where = "line" if fmt == "jsonl" else "element"
         raise FileRejected(f"{where} {not_objects} is not a JSON object")
@@ -382,7 +382,10 @@ def _nested_keys(con: duckdb.DuckDBPyConnection, objects: str, fmt: str) -> dict
     values mix kinds); only those keys are then searched for their first such row."""
     import json
 
-    structure = con.execute(f"SELECT json_group_structure(_obj) FROM {objects}").fetchall()[0][0]
+    # Only objects whose text has a '[' or a second '{' can hold one (a cheap scan).
+    maybe = "(strpos(CAST(_obj AS VARCHAR)[2:], '{') > 0 OR strpos(CAST(_obj AS VARCHAR), '[') > 0)"
+    structure = con.execute(
+        f"SELECT json_group_structure(_obj) FROM {objects} WHERE {maybe}").fetchall()[0][0]
     suspects = [k for k, v in json.loads(structure or "{}").items()
                 if isinstance(v, dict | list) or v == "JSON"]
     where = "line" if fmt == "jsonl" else "object"
@@ -391,7 +394,7 @@ def _nested_keys(con: duckdb.DuckDBPyConnection, objects: str, fmt: str) -> dict
         path = quote_literal("$." + '"' + key.replace('"', '\\"') + '"')
         row = con.execute(
             f"SELECT min(_row) FROM {objects} "
-            f"WHERE json_type(json_extract(_obj, {path})) IN ('OBJECT', 'ARRAY')"
+            f"WHERE {maybe} AND json_type(json_extract(_obj, {path})) IN ('OBJECT', 'ARRAY')"
         ).fetchall()[0][0]
         if row is not None:
             found[key] = f"an object or array (first in {where} {row})"
@@ -447,7 +450,8 @@ def _json_text(key: str) -> str:
     return f"""CASE
         WHEN json_type({value}) IN ('DOUBLE', 'BIGINT', 'UBIGINT', 'HUGEINT')
              AND (regexp_matches({text}, '[eE]')
-                  OR length(regexp_replace({text}, '[^0-9]', '', 'g')) > 15)
+                  OR (length({text}) > 15
+                      AND length(regexp_replace({text}, '[^0-9]', '', 'g')) > 15))
         THEN coalesce({exact}, {text})
         ELSE {text} END"""
 
