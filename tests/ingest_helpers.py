@@ -11,12 +11,17 @@ from __future__ import annotations
 import atexit
 import gzip
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from flows.db import connect
 from flows.ingest.load import IngestSummary, ensure_schema, ingest_exports
@@ -315,3 +320,55 @@ def assert_reasons(reasons: list[str], expected: list[tuple[str, str | None]]) -
         )
         assert match is not None, f"no reason names {column}={value!r}: {reasons}"
         unmatched.remove(match)
+
+
+# --- the ingestion in a child process -------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_INGEST_CHILD = r"""
+import json, os, sys
+from datetime import datetime
+from flows.db import connect
+from flows.ingest.load import ingest_exports
+exports, database, run_id, now, remove = sys.argv[1:6]
+remove = json.loads(remove)
+logs = []
+def log(line):
+    logs.append(line)
+    while remove:  # 'removed between discovery and read': gone after the first file
+        os.remove(remove.pop())
+con = connect(database)
+ingest_exports(con, exports, run_id, datetime.fromisoformat(now), log=log)
+con.close()
+print(json.dumps(logs))
+"""
+
+
+def permissions_apply() -> list[str]:
+    """Command prefix under which a child process is refused what it has no permission
+    for. Root bypasses file permissions (capabilities CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH): as root, the child runs with those two dropped (setpriv), still
+    as root, so it owns and can write everything it created."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv (util-linux): root reads files whatever "
+                    "their permissions, so an unreadable file cannot be made")
+    caps = "-dac_override,-dac_read_search"
+    return [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
+
+
+def ingest_in_child(exports: Path, database: Path, run_id: str = "run1",
+                    remove: list[Path] | None = None, timeout: float = 300) -> list[str]:
+    """The real ``ingest_exports`` in a child process that cannot bypass file
+    permissions (and cannot hang the tests: a FIFO read would block it, not pytest).
+    Returns its log lines; the database is closed when it returns."""
+    done = subprocess.run(
+        [*permissions_apply(), sys.executable, "-c", _INGEST_CHILD, str(exports), str(database),
+         run_id, NOW.isoformat(), json.dumps([str(p) for p in remove or []])],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False,
+    )
+    assert done.returncode == 0, f"ingestion failed:\n{done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -503,6 +503,7 @@ def test_xlsx_native_numbers_keep_every_digit(tmp_path) -> None:
     sheet.write_row(3, 0, ["2026-01-07", "EUR", 0.1234567890123])
     workbook.close()
     con = connect()
-    read_to_table(con, path, "xlsx", False, "src")
-    values = [r[0] for r in con.execute("SELECT usd_per_unit FROM src ORDER BY _row").fetchall()]
+    source = read_to_table(con, path, "xlsx", False, "src")
+    column = next(c.column for c in source.columns if c.name == "usd_per_unit")
+    values = [r[0] for r in con.execute(f"SELECT {column} FROM src ORDER BY _row").fetchall()]
     assert values == ["123456789.12", "n/a", "0.1234567890123"]

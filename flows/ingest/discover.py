@@ -1,24 +1,36 @@
-"""Walk the exports folder: which files are there, what entity and format they are,
-and the SHA-256 of their bytes (a file's identity, whatever its name)."""
+"""Walk the exports folder: every entry the contract must account for, and what it is.
+
+Nothing found is dropped silently. A folder that cannot be listed, a broken or looping
+symbolic link, a FIFO, socket or device: each becomes an entry carrying the reason it
+cannot be used, so the loader records it in ``audit.load_manifest`` like any other file.
+Discovery opens no file: bytes are read once, later, by ``capture.py``.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from flows.contract import LOAD_PRIORITY, Entity, entity_for_filename, format_for_filename
 
 
+class ExportsFolderUnreadable(OSError):
+    """The exports folder itself cannot be listed: the run can see no file at all."""
+
+
 @dataclass(frozen=True)
 class ExportFile:
     path: Path
-    rel: str  # path relative to the exports folder, with '/' separators
+    rel: str  # path relative to the exports folder, with '/' separators ('x/' for a folder)
     entity: Entity | None
     fmt: str | None  # csv | json | jsonl | parquet | xlsx; None = unsupported extension
     gzipped: bool
-    sha256: str
-    size: int
+    problem: str | None = None  # why no byte of it can be read (None: a regular file)
+    folder: bool = False  # an unreadable folder, not a file
+    size_hint: int | None = None  # st_size when walked (the bytes read decide the size)
 
     @property
     def format_label(self) -> str | None:
@@ -27,44 +39,104 @@ class ExportFile:
         return f"{self.fmt}.gz" if self.gzipped else self.fmt
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def discover(exports_dir: Path | str) -> list[ExportFile]:
-    """Every file under ``exports_dir``, in the order the contract processes them.
+    """Every file under ``exports_dir`` in the order the contract processes them, and
+    every folder or special file that cannot be read, with its reason.
 
     Order: ``sites`` files first (other entities need their time zones), then by
-    relative path. Folders whose name starts with '.' (VCS folders, pipeline state)
-    are not searched.
+    relative path. Folders whose name starts with '.' (VCS folders, pipeline state) are
+    not searched. Symbolic links are followed, to files and to folders; a link back to
+    a folder that contains it is reported (once) instead of searched forever.
     """
     root = Path(exports_dir).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"exports folder not found: {exports_dir}")
+    st = root.stat()
     found: list[ExportFile] = []
-    for path in sorted(root.rglob("*")):
-        rel_parts = path.relative_to(root).parts
-        if any(part.startswith(".") for part in rel_parts[:-1]) or not path.is_file():
-            continue
-        rel = "/".join(rel_parts)
-        entity = entity_for_filename(path.name)
-        fmt = format_for_filename(path.name) if entity else None
-        found.append(
-            ExportFile(
-                path=path,
-                rel=rel,
-                entity=entity,
-                fmt=fmt[0] if fmt else None,
-                gzipped=fmt[1] if fmt else False,
-                sha256=sha256_of(path),
-                size=path.stat().st_size,
-            )
-        )
+    _walk(root, "", found, ancestors=((st.st_dev, st.st_ino),), is_root=True)
     return sorted(
         found,
         key=lambda f: (LOAD_PRIORITY.get(f.entity.name, 1) if f.entity else 1, f.rel),
     )
+
+
+def _walk(
+    folder: Path, prefix: str, found: list[ExportFile], ancestors: tuple, is_root: bool = False
+) -> None:
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        if is_root:
+            raise ExportsFolderUnreadable(
+                exc.errno, f"exports folder cannot be read: {exc.strerror}", str(folder)
+            ) from exc
+        found.append(_folder_problem(
+            folder, prefix, f"folder cannot be read: {exc.strerror}; the files in it were not seen"))
+        return
+    for entry in entries:
+        path, rel = Path(entry.path), prefix + entry.name
+        try:
+            is_link = entry.is_symlink()
+            st = os.stat(path)  # follows links
+        except OSError as exc:
+            found.append(_file(path, rel, problem=_stat_problem(exc, is_link=_is_link(path))))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            if entry.name.startswith("."):
+                continue
+            if (st.st_dev, st.st_ino) in ancestors:
+                found.append(_folder_problem(
+                    path, rel + "/", "symbolic link loop: the link leads back to a folder that "
+                    "contains it; not searched again"))
+                continue
+            _walk(path, rel + "/", found, (*ancestors, (st.st_dev, st.st_ino)))
+        elif stat.S_ISREG(st.st_mode):
+            found.append(_file(path, rel, size_hint=st.st_size))
+        else:
+            kind = _kind(st.st_mode)
+            via = " (through a symbolic link)" if is_link else ""
+            found.append(_file(path, rel, problem=f"not a regular file: a {kind}{via}; not read"))
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return path.is_symlink()
+    except OSError:
+        return False
+
+
+def _stat_problem(exc: OSError, is_link: bool) -> str:
+    if is_link and exc.errno == errno.ENOENT:
+        return "broken symbolic link: its target does not exist"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop: the link never reaches a file"
+    if exc.errno == errno.ENOENT:
+        return "file disappeared before it could be read"
+    return f"cannot be read: {exc.strerror}"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def _file(
+    path: Path, rel: str, problem: str | None = None, size_hint: int | None = None
+) -> ExportFile:
+    entity = entity_for_filename(path.name)
+    fmt = format_for_filename(path.name) if entity else None
+    return ExportFile(
+        path=path, rel=rel, entity=entity, fmt=fmt[0] if fmt else None,
+        gzipped=fmt[1] if fmt else False, problem=problem, size_hint=size_hint,
+    )
+
+
+def _folder_problem(path: Path, rel: str, problem: str) -> ExportFile:
+    return ExportFile(path=path, rel=rel, entity=None, fmt=None, gzipped=False,
+                      problem=problem, folder=True)

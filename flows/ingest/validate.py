@@ -9,13 +9,11 @@ so a value exactly on a tolerance boundary passes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import duckdb
 
 from flows.contract import Column, Entity
 from flows.db import quote_ident, quote_literal
-from flows.ingest.read import FileRejected
+from flows.ingest.read import EXCEL_ERRORS, TRIMMED, FileRejected, Source, SourceColumn
 
 NUM_RE = r"^[+-]?(\d+\.?\d*|\.\d+)$"
 INT_RE = r"^[+-]?\d+(\.0*)?$"
@@ -37,9 +35,10 @@ MACROS = f"""
 -- An instant. The full-match regex has already checked the contract's notation, so
 -- DuckDB's casts only parse: with an offset (Z, ±HH:MM, ±HHMM) as written; without one,
 -- wall-clock time in zone tz (ICU: an ambiguous time is its second occurrence, a skipped
--- one moves forward by the gap).
+-- one moves forward by the gap). Year 0000 is no date of the calendar the contract uses
+-- (DuckDB would read it as 1 BC, which no Python reader can hold).
 CREATE OR REPLACE TEMP MACRO opskpi_parse_ts(v, tz) AS (
-    CASE WHEN v IS NULL OR NOT regexp_full_match(v, '{TS_RE}') THEN NULL
+    CASE WHEN v IS NULL OR NOT regexp_full_match(v, '{TS_RE}') OR left(v, 4) = '0000' THEN NULL
          WHEN regexp_matches(v, '{TS_OFFSET_RE}') THEN TRY_CAST(v AS TIMESTAMPTZ)
          ELSE timezone(tz, TRY_CAST(v AS TIMESTAMP))
     END);
@@ -61,33 +60,43 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MACROS)
 
 
-def map_columns(entity: Entity, file_columns: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-    """Match the file's header to the contract (case-insensitive, trimmed).
+def map_columns(entity: Entity, source: Source) -> tuple[dict[str, str], list[str]]:
+    """Match the file's columns to the contract (case-insensitive, trimmed).
 
-    Returns {contract column: file column} for the columns present and the extra
-    (schema-drift) columns. Raises FileRejected for a missing required column or two
-    file columns that mean the same contract column.
+    Returns {contract column: column of the source table} for the columns present and
+    the names of the extra (schema-drift) columns. Raises FileRejected for a missing
+    required column, two file columns that mean the same contract column (ambiguous:
+    which one holds the values?), or a contract column holding nested values.
     """
-    by_norm: dict[str, str] = {}
+    by_norm: dict[str, tuple[int, SourceColumn]] = {}
     extra: list[str] = []
     wanted = set(entity.column_names)
-    for col in file_columns:
-        norm = col.strip().lower()
+    for position, col in enumerate(source.columns, start=1):
+        if col.beyond_header:
+            continue
+        norm = col.name.strip(TRIMMED).lower()
         if norm in wanted:
             if norm in by_norm:
+                first_position, first = by_norm[norm]
                 raise FileRejected(
-                    f"columns {by_norm[norm]!r} and {col!r} both name contract column {norm!r}"
+                    f"columns {first_position} ({first.name!r}) and {position} ({col.name!r}) "
+                    f"both name contract column {norm!r}: ambiguous"
                 )
-            by_norm[norm] = col
+            by_norm[norm] = (position, col)
         else:
-            extra.append(col)
+            extra.append(col.name)
     missing = [c for c in entity.required if c not in by_norm]
     if missing:
         raise FileRejected(
             f"missing required column(s) {', '.join(missing)} "
-            f"(file has: {', '.join(c.strip() for c in file_columns)})"
+            f"(file has: {', '.join(n.strip(TRIMMED) for n in source.names)})"
         )
-    return by_norm, extra
+    for norm, (_, col) in by_norm.items():
+        if col.nested:
+            raise FileRejected(
+                f"column {col.name!r} ({norm}) holds {col.nested}, not plain values"
+            )
+    return {norm: col.column for norm, (_, col) in by_norm.items()}, extra
 
 
 def _convert(col: Column, v: str, tz: str, fmt: str) -> str:
@@ -106,11 +115,14 @@ def _convert(col: Column, v: str, tz: str, fmt: str) -> str:
             f"THEN TRY_CAST(regexp_extract({v}, '^[+-]?\\d+') AS BIGINT) END"
         )
     date_re = DATE_RE_XLSX if fmt == "xlsx" else DATE_RE
+    not_year_0 = f"left({v}, 4) <> '0000'"
     if col.type == "date":
-        return f"CASE WHEN regexp_full_match({v}, '{date_re}') THEN TRY_CAST(left({v}, 10) AS DATE) END"
+        return (f"CASE WHEN regexp_full_match({v}, '{date_re}') AND {not_year_0} "
+                f"THEN TRY_CAST(left({v}, 10) AS DATE) END")
     if col.type == "month":
         return (
-            f"CASE WHEN regexp_full_match({v}, '{MONTH_RE}') THEN TRY_CAST({v} || '-01' AS DATE) "
+            f"CASE WHEN NOT {not_year_0} THEN NULL "
+            f"WHEN regexp_full_match({v}, '{MONTH_RE}') THEN TRY_CAST({v} || '-01' AS DATE) "
             f"WHEN regexp_full_match({v}, '{date_re}') "
             f"THEN CAST(date_trunc('month', TRY_CAST(left({v}, 10) AS DATE)) AS DATE) END"
         )
@@ -128,7 +140,7 @@ def _shown(v: str) -> str:
     return f"'''' || left({v}, 80) || ''''"
 
 
-def _reasons(entity: Entity) -> list[str]:
+def _reasons(entity: Entity, fmt: str) -> list[str]:
     """One SQL expression per possible reason: a message when broken, else NULL."""
     out: list[str] = []
     for col in entity.columns:
@@ -142,27 +154,43 @@ def _reasons(entity: Entity) -> list[str]:
             other = quote_ident(f"_v_{col.required_when}")
             msg = quote_literal(f"{col.name}: missing (required when {col.required_when} is set)")
             out.append(f"CASE WHEN {v} IS NULL AND {other} IS NOT NULL THEN {msg} END")
+        # a cell holding an Excel error value gets that reason only
+        value_ok = "true"
+        if fmt == "xlsx":
+            codes = ", ".join(quote_literal(c) for c in EXCEL_ERRORS.values())
+            value_ok = f"{v} NOT IN ({codes}, '#ERROR')"
+            word = quote_literal(" is an Excel error value (a formula that failed)")
+            out.append(f"CASE WHEN NOT {value_ok} THEN {name} || {_shown(v)} || {word} END")
         if col.type != "text":
             word = quote_literal(" is not " + _TYPE_WORDS[col.type])
-            out.append(f"CASE WHEN {v} IS NOT NULL AND {t} IS NULL THEN {name} || {_shown(v)} || {word} END")
+            if col.type in ("num", "int"):  # the notation is right, the value too large
+                pattern = NUM_RE if col.type == "num" else INT_RE
+                limit = ("too large for a number (at most 28 digits before the point)"
+                         if col.type == "num" else "too large for an integer (64 bits)")
+                word = (f"CASE WHEN regexp_full_match({v}, '{pattern}') "
+                        f"THEN {quote_literal(' is ' + limit)} ELSE {word} END")
+            out.append(
+                f"CASE WHEN {v} IS NOT NULL AND {t} IS NULL AND {value_ok} "
+                f"THEN {name} || {_shown(v)} || {word} END"
+            )
         if col.allowed:
             allowed = ", ".join(quote_literal(a) for a in col.allowed)
             word = quote_literal(" is not one of " + "|".join(col.allowed))
             out.append(
-                f"CASE WHEN {v} IS NOT NULL AND lower({v}) NOT IN ({allowed}) "
+                f"CASE WHEN {v} IS NOT NULL AND lower({v}) NOT IN ({allowed}) AND {value_ok} "
                 f"THEN {name} || {_shown(v)} || {word} END"
             )
         if col.currency:
             word = quote_literal(" is not a three-letter currency code")
             out.append(
                 f"CASE WHEN {v} IS NOT NULL AND NOT regexp_full_match({v}, '{CURRENCY_RE}') "
-                f"THEN {name} || {_shown(v)} || {word} END"
+                f"AND {value_ok} THEN {name} || {_shown(v)} || {word} END"
             )
         if col.timezone:
             word = quote_literal(" is not an IANA time zone name")
             out.append(
                 f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN (SELECT name FROM opskpi_tz_names) "
-                f"THEN {name} || {_shown(v)} || {word} END"
+                f"AND {value_ok} THEN {name} || {_shown(v)} || {word} END"
             )
         if col.minimum is not None:
             op = ">" if col.minimum_exclusive else ">="
@@ -183,16 +211,20 @@ def _reasons(entity: Entity) -> list[str]:
     return out
 
 
-def checked_sql(entity: Entity, mapping: dict[str, str], source: str, fmt: str) -> str:
-    """SELECT of ``source`` rows: ``_row``, the typed contract columns and ``_reasons``."""
+def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: str) -> str:
+    """SELECT of the source rows: ``_row``, the typed contract columns and ``_reasons``
+    (every rule broken, plus what the reader found wrong with the row itself)."""
     cleaned = []
     for col in entity.columns:
         src = mapping.get(col.name)
-        # trim spaces/tabs/newlines; empty string = null; then the contract's default
-        text = f"nullif(trim({quote_ident(src)}, ' \t\r\n'), '')" if src else "CAST(NULL AS VARCHAR)"
+        # trim spaces/tabs/newlines (and a stray BOM); empty string = null; then the
+        # contract's default
+        text = (f"nullif(trim({quote_ident(src)}, {quote_literal(TRIMMED)}), '')" if src
+                else "CAST(NULL AS VARCHAR)")
         if col.default is not None:
             text = f"coalesce({text}, {quote_literal(col.default)})"
         cleaned.append(f"{text} AS {quote_ident('_v_' + col.name)}")
+    checks = [f"{check} AS _check{i}" for i, check in enumerate(source.row_checks)]
 
     if entity.has_site:
         tz = "coalesce(_site_tz.timezone, 'UTC')"
@@ -203,10 +235,12 @@ def checked_sql(entity: Entity, mapping: dict[str, str], source: str, fmt: str) 
         f"{_convert(col, quote_ident('_v_' + col.name), tz, fmt)} AS {quote_ident(col.name)}"
         for col in entity.columns
     ]
-    reasons = ",\n            ".join(_reasons(entity))
+    reasons = ",\n            ".join(
+        [f"_check{i}" for i in range(len(checks))] + _reasons(entity, fmt)
+    )
     return f"""
         WITH _c AS (
-            SELECT _row, {", ".join(cleaned)} FROM {quote_ident(source)}
+            SELECT _row, {", ".join(cleaned + checks)} FROM {quote_ident(source.table)}
         ), _t AS (
             SELECT _c.*, {", ".join(typed)} FROM _c {join}
         )
