@@ -134,6 +134,11 @@ def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, verbose
 
     if not settings.exports_dir.is_dir():
         raise UsageError(f"--exports: folder not found: {settings.exports_dir}")
+    try:
+        with os.scandir(settings.exports_dir):
+            pass
+    except PermissionError:
+        raise UsageError(f"--exports: '{settings.exports_dir}' is not readable") from None
     paths = resolve(settings)
     try:
         # held before Prefect is even imported: a second refresh is told at once

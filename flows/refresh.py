@@ -234,7 +234,13 @@ def prepare(paths: StatePaths) -> Prepared:
     return Prepared(start_private_build(paths), first)
 
 
-@step("ingest", retries=2, retry_delay_seconds=5)
+def _worth_retrying(task, task_run, state) -> bool:
+    """A transient fault may pass on a retry; a folder that is missing or unreadable won't."""
+    exc = state.data if isinstance(state.data, BaseException) else None
+    return not isinstance(exc, (PermissionError, FileNotFoundError, NotADirectoryError))
+
+
+@step("ingest", retries=2, retry_delay_seconds=5, retry_condition_fn=_worth_retrying)
 def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime) -> Ingested:
     """exports → raw: files judged and loaded into the private build (per-file transactions,
     so a retry after a transient fault continues where it stopped)."""
@@ -242,7 +248,7 @@ def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime) -> Ing
 
     def log(line: str) -> None:
         logger.info(line)
-        if line.startswith(("REJECTED", "unrecognised")):
+        if line.lstrip().startswith(("REJECTED", "unrecognised", "quarantined")):
             progress.info("%s", line)
 
     con = connect(build_db)
