@@ -38,11 +38,14 @@
 {% macro opskpi_params() -%}
     {{- 'overtime_weekly_threshold_hours=' ~ var('overtime_weekly_threshold_hours')
         ~ ';overtime_multiplier=' ~ var('overtime_multiplier')
-        ~ ';price_match_tolerance=' ~ var('price_match_tolerance') -}}
+        ~ ';price_match_tolerance=' ~ var('price_match_tolerance')
+        ~ ';cycle_count_tolerance=' ~ var('cycle_count_tolerance')
+        ~ ';incident_rate_hours_base=' ~ var('incident_rate_hours_base') -}}
 {%- endmacro %}
 
 {% macro opskpi_entities() -%}
     {{ return(['sites', 'carriers', 'vendors', 'employees', 'pay_rates', 'fx_rates', 'budgets',
                'order_lines', 'shipments', 'purchase_order_lines', 'goods_receipts',
-               'invoice_lines', 'timesheets']) }}
+               'invoice_lines', 'timesheets', 'inventory_snapshots', 'cycle_counts', 'returns',
+               'service_tickets', 'safety_incidents']) }}
 {%- endmacro %}

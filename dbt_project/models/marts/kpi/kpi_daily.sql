@@ -1,4 +1,4 @@
--- All 17 KPIs per site and day: numerator, denominator and value (numerator /
+-- All 29 KPIs per site and day: numerator, denominator and value (numerator /
 -- denominator, null when the denominator is 0; a total KPI has no denominator and its
 -- value is the numerator).
 with daily as (
@@ -6,6 +6,11 @@ with daily as (
     union all select * from {{ ref('int_kpi_daily__spend') }}
     union all select * from {{ ref('int_kpi_daily__labor') }}
     union all select * from {{ ref('int_kpi_daily__productivity') }}
+    union all select * from {{ ref('int_kpi_daily__inventory') }}
+    union all select * from {{ ref('int_kpi_daily__returns') }}
+    union all select * from {{ ref('int_kpi_daily__service') }}
+    union all select * from {{ ref('int_kpi_daily__safety') }}
+    union all select * from {{ ref('int_kpi_daily__fulfillment_cost') }}
 )
 
 select
