@@ -3,9 +3,12 @@
 The worked example is delivered month by month (January's files, then February's, then
 March's, with corrections and late records: a later version of a shipment, invoices for
 old POs, receipts for old PO lines, back-dated pay rates, fx corrections) and the as-of
-date moves forward and backward. After every step, each table of `core`, `kpi` and
-`staging` built incrementally must be identical, row for row and bit for bit, to a
-full rebuild from the same raw data.
+date moves forward and backward. One step adds records for old dates without moving the
+as-of date (LATE below): a snapshot arriving late for an old date, a restated snapshot
+row, back-dated fx rates (a first rate for a currency without any), a quality return
+for a perfect order line, the order line of a return that named an unknown line. After
+every step, each table of `core`, `kpi` and `staging` built incrementally must be
+identical, row for row and bit for bit, to a full rebuild from the same raw data.
 """
 
 from __future__ import annotations
@@ -28,11 +31,46 @@ pytestmark = pytest.mark.slow
 #: (latest month of export files delivered, as-of date of the build)
 STEPS = [
     (1, date(2026, 1, 31)),
-    (2, date(2026, 2, 28)),
+    (2, date(2026, 2, 28)),  # service levels whose due instant passed since 01-31 are judged
     (2, date(2026, 2, 10)),  # as-of moves back: deliveries after it are undone
+    (2, date(2026, 2, 10)),  # the same as-of date with LATE records for old dates
     (3, date(2026, 3, 20)),  # March files: corrections, back-dated rates, late receipts
     (3, date(2026, 3, 6)),
 ]
+LATE_STEP = 3
+
+#: Late records for old dates, written at LATE_STEP (as of 02-10); what each must change
+#: in the facts is noted beside it (values of the worked example).
+LATE = {
+    "wms/late/inventory_snapshots_late.csv": """site_id,sku,snapshot_date,on_hand_qty,unit_cost,currency
+S02,SKU-00508,2026-01-20,5,99.5,EUR
+S01,SKU-00233,2026-01-20,7,50,USD
+""",
+    # S02 counts weekly (Thursdays 01-15, 01-22): a snapshot of Tuesday 01-20 arrives late
+    #   and is in force on 01-20 and 01-21 (listing one SKU only: the others had nothing);
+    #   SH000341 (S02, SKU-00508, shipped 01-20) now costs 99.5 EUR a unit.
+    # S01's SKU-00233 row of 01-20 is restated (greater path wins): S01's value on 01-20
+    #   and the cost of SH000329 (shipped 01-20) change.
+    "fin/late/fx_rates_late.csv": """rate_date,currency,usd_per_unit
+2026-01-22,CNY,0.14
+2026-01-20,EUR,1.5
+2026-01-21,EUR,1.5
+""",
+    # CNY had no rate: S03's 01-22 snapshot (all CNY) gets a value, 14 shipments of 01-22
+    #   costed in CNY get a cost of goods; the EUR rates of 01-20 and 01-21 are restated
+    #   (the late S02 snapshot, RMA000003 refunded in EUR on 01-21, ...).
+    "erp/late/returns_late.csv": """return_id,order_id,line_number,site_id,returned_qty,reason,requested_at,received_at,refunded_at,refund_amount,currency,status,updated_at
+RMA-LATE-1,SO000115,1,S01,1,defective,2026-02-05 10:00,,,,,requested,2026-02-05 10:00
+RMA-LATE-2,SO000120,1,S01,1,wrong_item,2026-02-20 10:00,,,,,requested,2026-02-20 10:00
+""",
+    # SO000115/1 (perfect, due 01-20) gets a quality return requested before the as-of
+    #   date: no longer perfect. SO000120/1's is requested 02-20, after it: the line stays
+    #   perfect until the as-of date passes 02-20 (next step).
+    "erp/late/order_lines_late.csv": """order_id,line_number,site_id,customer_id,sku,ordered_qty,order_placed_at,requested_delivery_date,priority,status,updated_at
+SO-GHOST-1,1,S01,CU0001,SKU-00233,3,2026-01-10 09:00,2026-01-15,normal,closed,2026-01-10 09:00
+""",
+    # RMA000115 named the unknown line SO-GHOST-1/1: it now has a sku.
+}
 
 
 def _deliver(exports: Path, latest_month: int) -> None:
@@ -94,6 +132,10 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
     incremental_db = tmp_path / "incremental.duckdb"
     for step, (latest_month, as_of) in enumerate(STEPS):
         _deliver(exports, latest_month)
+        if step == LATE_STEP:
+            for name, text in LATE.items():
+                (exports / name).parent.mkdir(parents=True, exist_ok=True)
+                (exports / name).write_text(text, encoding="utf-8")
         _ingest(incremental_db, exports, f"step{step}")
         dbt_build(incremental_db, as_of, tmp_path / "artifacts-inc")
 
@@ -114,7 +156,16 @@ def test_incremental_build_equals_full_refresh(tmp_path: Path) -> None:
             f"SELECT count(*) FILTER (dbt_invocation_id = ?), count(*) FROM core.{fact}", [last]
         ).fetchone()
         assert 0 < rebuilt < total / 2, (fact, rebuilt, total)
+    rebuilt, total = con.execute(
+        "SELECT count(*) FILTER (dbt_invocation_id = ?), count(*) FROM core.fct_service_tickets", [last]
+    ).fetchone()
+    assert 0 < rebuilt < total / 2, ("fct_service_tickets", rebuilt, total)
+    for fact in ("fct_labor", "fct_returns"):  # nothing in them depends on the as-of date
+        assert con.execute(
+            f"SELECT count(*) FROM core.{fact} WHERE dbt_invocation_id = ?", [last]
+        ).fetchone()[0] == 0, fact
+    # moving the as-of date back computes no inventory day: the days after it are dropped
     assert con.execute(
-        "SELECT count(*) FROM core.fct_labor WHERE dbt_invocation_id = ?", [last]
-    ).fetchone()[0] == 0  # labor has no as-of dependent column
+        "SELECT count(*) FILTER (dbt_invocation_id = ?), max(date) FROM core.fct_inventory_daily", [last]
+    ).fetchone() == (0, STEPS[-1][1])
     con.close()
