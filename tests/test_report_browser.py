@@ -77,7 +77,7 @@ def test_report_renders_offline_without_console_errors(report_page: Page) -> Non
         "[...document.querySelectorAll('main > section')].map(s => s.id)")
     assert sections == ["scorecard", "trends", "carriers", "vendors", "budget", "quality"]
     charts = report_page.evaluate("document.querySelectorAll('#trends svg.chart').length")
-    assert charts == 17, "one weekly trend chart per KPI"
+    assert charts == 29, "one weekly trend chart per KPI"
     report_page.screenshot(ARTIFACTS / "report.png")
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
 
@@ -101,13 +101,18 @@ def _scorecard_rows(warehouse: Path) -> tuple[date, list[tuple]]:
 def _expected_text(kpi: str, value: float) -> str:
     """The value as an analyst reads it, spelled out independently of the report code."""
     if kpi.endswith("_rate"):
-        return f"{value * 100:.1f}%"
+        return f"{value * 100:,.1f}%"
     if kpi == "avg_lead_time_days":
         return f"{value:.2f} days"
     if kpi == "units_per_labor_hour":
         return f"{value:.2f} units/h"
     if kpi.endswith("_per_unit"):
         return f"${value:,.2f}"
+    # not in the report's catalogue yet (flows/report/catalogue.py): a plain number with two
+    # decimals (the incident rates end in _rate and show as percentages, above)
+    if kpi in ("days_inventory_on_hand", "inventory_record_accuracy", "refund_cycle_days",
+               "avg_resolution_hours", "fulfillment_cost_per_order"):
+        return f"{value:,.2f}"
     raise AssertionError(f"no expected format for {kpi}")
 
 
