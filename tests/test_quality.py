@@ -52,6 +52,11 @@ CREATE TABLE core.fct_deliveries AS SELECT * FROM (VALUES
     has_known_order_line, freight_cost, currency, freight_cost_usd,
     shipped_date, delivered_date, due_date, is_on_time);
 
+-- every shipment at site S01, costed from its sku's inventory snapshot
+ALTER TABLE core.fct_deliveries ADD COLUMN site_id VARCHAR DEFAULT 'S01';
+ALTER TABLE core.fct_deliveries ADD COLUMN sku VARCHAR DEFAULT 'SKU1';
+ALTER TABLE core.fct_deliveries ADD COLUMN cogs_usd DOUBLE DEFAULT 20.0;
+
 CREATE TABLE core.fct_order_lines AS SELECT * FROM (VALUES
   ('O1', 1, 'delivered', 10.0, DATE '2026-02-25', DATE '2026-03-03', true),
   ('O1', 2, 'delivered',  5.0, DATE '2026-02-25', DATE '2026-03-04', false),
@@ -80,6 +85,29 @@ CREATE TABLE core.fct_po_lines AS SELECT * FROM (VALUES
   ('P2', 1, 'open',       8.0,  0.0, TIMESTAMPTZ '2026-03-02 09:00:00+00', DATE '2026-03-12', false),
   ('P3', 1, 'cancelled',  4.0,  0.0, TIMESTAMPTZ '2026-02-10 08:00:00+00', DATE '2026-02-25', false)
 ) v(po_id, po_line, status, ordered_qty, qty_accepted, ordered_at, expected_date, is_otif);
+
+CREATE TABLE core.fct_inventory_daily AS SELECT * FROM (VALUES
+  ('S01', DATE '2026-03-01', DATE '2026-03-01', 0),
+  ('S01', DATE '2026-03-02', DATE '2026-03-01', 0),
+  ('S01', DATE '2026-03-03', DATE '2026-03-03', 0)
+) v(site_id, date, snapshot_date, snapshot_rows_without_fx_rate);
+
+CREATE TABLE core.fct_cycle_counts AS SELECT * FROM (VALUES
+  ('K1', 'USD', DATE '2026-03-02', 100.0),
+  ('K2', 'EUR', DATE '2026-03-03', 55.0)
+) v(count_id, currency, count_date, system_value_usd);
+
+CREATE TABLE core.fct_returns AS SELECT * FROM (VALUES
+  ('R1', 'O1', 1, true),
+  ('R2', 'O3', 1, true)
+) v(return_id, order_id, line_number, has_known_order_line);
+
+CREATE TABLE core.fct_service_tickets AS SELECT * FROM (VALUES
+  ('T1', 'urgent', true),
+  ('T2', 'low', true)
+) v(ticket_id, priority, has_service_level);
+
+CREATE TABLE core.fct_safety_incidents AS SELECT * FROM (VALUES ('INC1')) v(incident_id);
 
 CREATE TABLE audit.load_manifest AS SELECT * FROM (VALUES
   ('wms/shipments_1.csv',   'shipments',   'loaded',       100,  5,    'run-1'),
@@ -187,6 +215,15 @@ SCENARIOS: dict[str, tuple[str, str]] = {
         INSERT INTO core.fct_labor VALUES ('L4', 'E3', DATE '2026-03-04', 4.0, NULL, NULL, NULL);
         UPDATE audit.load_manifest SET rows_quarantined = 3 WHERE entity = 'sites';
         INSERT INTO audit.load_manifest VALUES ('wms/bad.xlsx', 'shipments', 'rejected', NULL, NULL, 'run-1');
+        UPDATE core.fct_returns SET has_known_order_line = false WHERE return_id = 'R2';
+        UPDATE core.fct_deliveries SET cogs_usd = NULL WHERE shipment_id = 'S3';
+        UPDATE core.fct_service_tickets SET has_service_level = false WHERE ticket_id = 'T1';
+        -- the 03-01 snapshot has rows without a rate (also on the day it is carried to)
+        UPDATE core.fct_inventory_daily SET snapshot_rows_without_fx_rate = 2
+        WHERE snapshot_date = DATE '2026-03-01';
+        UPDATE core.fct_cycle_counts SET system_value_usd = NULL WHERE count_id = 'K2';
+        -- S4 shipped on 02-20 from S02, a site without any inventory snapshot
+        UPDATE core.fct_deliveries SET site_id = 'S02' WHERE shipment_id = 'S4';
         """, ""),
     "broken schema": ("", "DROP TABLE kpi.kpi_targets; ALTER TABLE core.fct_labor DROP COLUMN rate_currency"),
 }
@@ -320,11 +357,18 @@ def test_warnings_do_not_block_and_count_exactly(gate):
         "timesheet entries without pay rate": "1 of 4 entries (25.0 %)",
         "quarantined rows": "sites 0.50 > 0.05 (3 of 6 rows)",
         "files rejected or unrecognised": "wms/bad.xlsx (rejected)",
+        "returns for unknown order lines": "1 of 2 returns (50.0 %)",
+        "shipments without cost of goods": "1 of 5 shipments (20.0 %)",
+        "tickets without service level": "1 of 2 tickets (50.0 %)",
+        # counted once, on the snapshot's own date, not on the day it is carried to
+        "inventory snapshots without fx rate": "1 of 3 site-days (33.3 %)",
+        "cycle counts without fx rate": "1 of 2 counts (50.0 %)",
+        "sites with shipments but no inventory snapshot": "S02 (1 shipments)",
     }
     unknown = failed(result, "warning")["shipments with unknown order lines"]
     assert "shipment_id=S3" in unknown["details"] and "shipment_id=S5" in unknown["details"]
     assert result.reason() == f"all {sum(r['severity'] == 'error' for r in result.results)} " \
-                              "error checks passed, 10 warnings"
+                              "error checks passed, 16 warnings"
 
 
 def test_a_stale_entity_is_a_warning_naming_it(gate):

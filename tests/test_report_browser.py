@@ -77,7 +77,7 @@ def test_report_renders_offline_without_console_errors(report_page: Page) -> Non
         "[...document.querySelectorAll('main > section')].map(s => s.id)")
     assert sections == ["scorecard", "trends", "carriers", "vendors", "budget", "quality"]
     charts = report_page.evaluate("document.querySelectorAll('#trends svg.chart').length")
-    assert charts == 17, "one weekly trend chart per KPI"
+    assert charts == 29, "one weekly trend chart per KPI"
     report_page.screenshot(ARTIFACTS / "report.png")
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
 
@@ -99,16 +99,26 @@ def _scorecard_rows(warehouse: Path) -> tuple[date, list[tuple]]:
 
 
 def _expected_text(kpi: str, value: float) -> str:
-    """The value as an analyst reads it, spelled out independently of the report code."""
-    if kpi.endswith("_rate"):
-        return f"{value * 100:.1f}%"
-    if kpi == "avg_lead_time_days":
-        return f"{value:.2f} days"
-    if kpi == "units_per_labor_hour":
-        return f"{value:.2f} units/h"
-    if kpi.endswith("_per_unit"):
-        return f"${value:,.2f}"
-    raise AssertionError(f"no expected format for {kpi}")
+    """The value as an analyst reads it, spelled out independently of the report code
+    (by the KPI's unit in seeds/kpi_catalogue.csv)."""
+    unit = _UNITS[kpi]
+    formats = {
+        "rate": f"{value * 100:,.1f}%",
+        "days": f"{value:,.2f} days",
+        "hours": f"{value:,.1f} h",
+        "per_hour": f"{value:,.2f} units/h",
+        "usd_unit": f"${value:,.2f}",
+        "usd_order": f"${value:,.2f}/order",
+        "per_200k_hours": f"{value:,.2f} per 200k h",
+    }
+    if unit not in formats:
+        raise AssertionError(f"no expected format for {kpi} ({unit})")
+    return formats[unit]
+
+
+_UNITS = {row.split(",")[0]: row.split(",")[3] for row in (
+    Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "kpi_catalogue.csv"
+).read_text(encoding="utf-8").splitlines()[1:]}
 
 
 def test_scorecard_shows_the_values_in_the_warehouse(report_page: Page, published_warehouse: Path) -> None:

@@ -15,6 +15,15 @@
             union all select expected_date from {{ ref('fct_po_lines') }}
             union all select work_date from {{ ref('fct_labor') }}
             union all select month_start from {{ ref('stg_fin__budgets') }}
+            union all select date from {{ ref('fct_inventory_daily') }}
+            union all select count_date from {{ ref('fct_cycle_counts') }}
+            union all select requested_date from {{ ref('fct_returns') }}
+            union all select refunded_date from {{ ref('fct_returns') }}
+            union all select opened_date from {{ ref('fct_service_tickets') }}
+            union all select resolved_date from {{ ref('fct_service_tickets') }}
+            union all select response_judged_date from {{ ref('fct_service_tickets') }}
+            union all select resolution_judged_date from {{ ref('fct_service_tickets') }}
+            union all select occurred_date from {{ ref('fct_safety_incidents') }}
         ) as dates
     {% endset %}
     {% set row = run_query(sql).rows[0] %}

@@ -25,6 +25,11 @@ KEYS: dict[str, list[str]] = {
     "fct_spend": ["invoice_id", "invoice_line"],
     "fct_labor": ["entry_id"],
     "fct_po_lines": ["po_id", "po_line"],
+    "fct_inventory_daily": ["site_id", "date"],
+    "fct_cycle_counts": ["count_id"],
+    "fct_returns": ["return_id"],
+    "fct_service_tickets": ["ticket_id"],
+    "fct_safety_incidents": ["incident_id"],
 }
 
 #: Columns the spec requires, per table (compared when the expected file has them).
@@ -40,10 +45,10 @@ SPEC_COLUMNS: dict[str, list[str]] = {
     "kpi_budget_monthly": ["budget_usd", "actual_usd", "variance_usd", "variance_pct"],
     "fct_deliveries": ["order_id", "line_number", "site_id", "carrier_id", "status", "shipped_qty",
                        "damaged_qty", "shipped_date", "delivered_date", "due_date", "is_on_time",
-                       "lead_time_days", "freight_cost_usd"],
+                       "lead_time_days", "freight_cost_usd", "sku", "cogs_usd"],
     "fct_order_lines": ["site_id", "customer_id", "priority", "order_placed_date", "ordered_qty",
                         "due_date", "status", "qty_delivered_on_time", "qty_delivered", "is_otif",
-                        "is_in_full"],
+                        "is_in_full", "is_perfect_order"],
     "fct_spend": ["vendor_id", "site_id", "category", "po_id", "po_line", "has_known_po",
                   "invoice_date", "due_date", "paid_date", "quantity", "unit_price", "amount",
                   "currency", "amount_usd", "po_unit_price", "price_variance_usd",
@@ -54,6 +59,18 @@ SPEC_COLUMNS: dict[str, list[str]] = {
     "fct_po_lines": ["vendor_id", "site_id", "category", "ordered_qty", "unit_price", "currency",
                      "expected_date", "status", "qty_accepted_by_expected", "qty_accepted",
                      "is_otif"],
+    "fct_inventory_daily": ["snapshot_date", "skus_on_hand", "on_hand_qty", "inventory_value_usd"],
+    "fct_cycle_counts": ["site_id", "sku", "count_date", "system_qty", "counted_qty", "variance_qty",
+                         "is_accurate", "unit_cost", "currency", "system_value_usd", "shrinkage_usd"],
+    "fct_returns": ["order_id", "line_number", "site_id", "sku", "reason", "status", "returned_qty",
+                    "requested_date", "received_date", "refunded_date", "is_counted",
+                    "is_quality_return", "refund_amount_usd", "refund_cycle_days"],
+    "fct_service_tickets": ["site_id", "customer_id", "category", "priority", "status", "opened_date",
+                            "first_response_at", "resolved_at", "resolved_date", "response_due_at",
+                            "resolution_due_at", "resolution_hours", "response_met",
+                            "response_judged_date", "resolution_met", "resolution_judged_date"],
+    "fct_safety_incidents": ["site_id", "employee_id", "occurred_date", "severity", "days_lost",
+                             "is_recordable", "is_lost_time"],
 }
 
 SCHEMA = {name: ("kpi" if name.startswith("kpi_") else "core") for name in KEYS}

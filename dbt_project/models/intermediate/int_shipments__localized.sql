@@ -10,7 +10,7 @@ sites as (
 ),
 
 order_lines as (
-    select order_id, line_number, requested_delivery_date, order_placed_at
+    select order_id, line_number, requested_delivery_date, order_placed_at, sku
     from {{ ref('stg_erp__order_lines') }}
 ),
 
@@ -29,6 +29,7 @@ select
     -- a cancelled order line still gives its shipments their due date and order time
     order_lines.requested_delivery_date as due_date,
     order_lines.order_placed_at,
+    order_lines.sku,
     localized.shipped_qty - localized.damaged_qty as delivered_qty,
     ({{ epoch_seconds('localized.delivered_at') }} - {{ epoch_seconds('order_lines.order_placed_at') }})
         / 86400.0 as lead_time_days,

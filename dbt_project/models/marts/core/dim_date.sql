@@ -6,6 +6,11 @@
 -- depends_on: {{ ref('fct_po_lines') }}
 -- depends_on: {{ ref('fct_labor') }}
 -- depends_on: {{ ref('stg_fin__budgets') }}
+-- depends_on: {{ ref('fct_inventory_daily') }}
+-- depends_on: {{ ref('fct_cycle_counts') }}
+-- depends_on: {{ ref('fct_returns') }}
+-- depends_on: {{ ref('fct_service_tickets') }}
+-- depends_on: {{ ref('fct_safety_incidents') }}
 {%- set bounds = opskpi_date_bounds() %}
 
 with spine as (

@@ -7,6 +7,11 @@ with referenced as (
     union select site_id from {{ ref('fct_po_lines') }}
     union select site_id from {{ ref('fct_labor') }}
     union select site_id from {{ ref('stg_fin__budgets') }}
+    union select site_id from {{ ref('fct_inventory_daily') }}
+    union select site_id from {{ ref('fct_cycle_counts') }}
+    union select site_id from {{ ref('fct_returns') }}
+    union select site_id from {{ ref('fct_service_tickets') }}
+    union select site_id from {{ ref('fct_safety_incidents') }}
 ),
 
 sites as (

@@ -2,11 +2,13 @@
           incremental_strategy='delete+insert', on_schema_change='fail') }}
 {%- set incremental = opskpi_incremental() %}
 -- depends_on: {{ ref('fct_deliveries') }}
+-- depends_on: {{ ref('int_returns__localized') }}
 
 -- One row per order line (surviving version), with its fulfilment as of as_of.
 -- Incremental: the lines recomputed are those that changed, those any changed shipment
 -- points (or pointed) at, and those with a shipment delivered between the previous and
--- this as-of date.
+-- this as-of date; for is_perfect_order also those any changed return points (or pointed)
+-- at and those with a return requested between the previous and this as-of date.
 with
 {% if incremental %}
 affected as (
@@ -16,6 +18,11 @@ affected as (
     union
     select order_id, line_number from {{ ref('fct_deliveries') }}
     where {{ opskpi_in_as_of_window('delivered_date') }}
+    union
+    {{ opskpi_delta_versions('returns', ['return_id'], ['order_id', 'line_number']) }}
+    union
+    select order_id, line_number from {{ ref('int_returns__localized') }}
+    where {{ opskpi_in_as_of_window('requested_date') }}
 ),
 {% endif %}
 
@@ -43,6 +50,10 @@ select
     coalesce(fulfilment.qty_delivered, 0) as qty_delivered,
     coalesce(fulfilment.qty_delivered_on_time, 0) >= order_lines.ordered_qty as is_otif,
     coalesce(fulfilment.qty_delivered, 0) >= order_lines.ordered_qty as is_in_full,
+    -- perfect: OTIF, no delivered shipment with damage, no quality return requested by as_of
+    coalesce(fulfilment.qty_delivered_on_time, 0) >= order_lines.ordered_qty
+        and coalesce(perfect.damaged_deliveries, 0) = 0
+        and coalesce(perfect.quality_returns, 0) = 0 as is_perfect_order,
     order_lines.updated_at,
     order_lines.source_file,
     order_lines.source_row,
@@ -52,6 +63,9 @@ left join sites on sites.site_id = order_lines.site_id
 left join fulfilment
     on fulfilment.order_id = order_lines.order_id
     and fulfilment.line_number = order_lines.line_number
+left join {{ ref('int_order_lines__perfect_order') }} as perfect
+    on perfect.order_id = order_lines.order_id
+    and perfect.line_number = order_lines.line_number
 {% if incremental %}
 where (order_lines.order_id, order_lines.line_number) in (select order_id, line_number from affected)
 {% endif %}

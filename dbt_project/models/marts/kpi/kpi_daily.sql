@@ -7,6 +7,11 @@ with daily as (
     union all select * from {{ ref('int_kpi_daily__spend') }}
     union all select * from {{ ref('int_kpi_daily__labor') }}
     union all select * from {{ ref('int_kpi_daily__productivity') }}
+    union all select * from {{ ref('int_kpi_daily__inventory') }}
+    union all select * from {{ ref('int_kpi_daily__returns') }}
+    union all select * from {{ ref('int_kpi_daily__service') }}
+    union all select * from {{ ref('int_kpi_daily__safety') }}
+    union all select * from {{ ref('int_kpi_daily__fulfillment_cost') }}
 ),
 
 catalogue as (
