@@ -158,12 +158,17 @@ def _quiet_logging(verbose: bool) -> None:
     Prefect's and dbt's console output goes to the run log only, unless ``--verbose``."""
     import logging
 
+    # the run log gets the details (dbt's node lines are INFO) whatever the terminal shows
+    if os.environ.get("PREFECT_LOGGING_LEVEL", "").upper() in ("WARNING", "ERROR", "CRITICAL"):
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     if not verbose:
         for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
             os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
     for name in ("opskpi", "flows"):
         logging.getLogger(name).setLevel(logging.INFO)
     progress = logging.getLogger("opskpi.progress")
+    if verbose:  # Prefect's console handler shows them, with the rest of the log
+        return
     if not any(getattr(h, "_opskpi", False) for h in progress.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))

@@ -167,11 +167,12 @@ def test_parameters_from_prefect_are_converted_at_the_flow_entry() -> None:
 def test_a_bad_parameter_fails_the_flow_before_any_work(prefect_api_url: str, tmp_path: Path) -> None:
     """The flow itself, called with text as a deployment run passes it: the run fails with
     the one line and nothing is created (no state folder, no run history, no warehouse)."""
-    from flows.refresh import refresh_flow
+    from flows.refresh import BadParameter, refresh_flow
 
     (tmp_path / "exports").mkdir()
     state = refresh_flow(str(tmp_path / "exports"), str(tmp_path / "wh" / "ops.duckdb"),
                          as_of="2026-13-45", return_state=True)
     assert state.is_failed()
-    assert state.message.endswith("as_of: '2026-13-45' is not a date (YYYY-MM-DD)"), state.message
+    assert state.message == "refresh not started: as_of: '2026-13-45' is not a date (YYYY-MM-DD)"
+    assert isinstance(state.result(raise_on_failure=False), BadParameter)
     assert not (tmp_path / "wh").exists()
