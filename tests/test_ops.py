@@ -58,6 +58,7 @@ class Life:
     state: Path
     done: dict[str, subprocess.CompletedProcess] = field(default_factory=dict)
     prefect_imported_by_busy: bool | None = None
+    published_after: dict[str, list[str]] = field(default_factory=dict)  # step -> files beside it
     tables: dict[str, dict[str, list]] = field(default_factory=dict)  # step -> table -> rows
 
     def runs(self) -> list[dict]:
@@ -103,9 +104,11 @@ def life(cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> L
     refresh = ["refresh", "--exports", exports, "--warehouse", life.warehouse]
 
     run("empty", "refresh", "--exports", empty, "--warehouse", life.warehouse, "--as-of", AS_OF)
+    life.published_after["empty"] = sorted(p.name for p in life.warehouse.parent.iterdir())
 
     (exports / "wms" / "shipments_2026-01-broken.csv").write_text(_broken_shipments())
     run("blocked", *refresh, "--as-of", AS_OF)
+    life.published_after["blocked"] = sorted(p.name for p in life.warehouse.parent.iterdir())
 
     (exports / "wms" / "shipments_2026-01-broken.csv").unlink()
     (exports / "erp" / "invoice_lines_2026-01-huge.csv").write_text(INVOICES)
@@ -169,7 +172,9 @@ def test_a_first_refresh_of_an_empty_folder_says_so_and_publishes_nothing(life: 
     assert last.startswith(f"FAILED: nothing published, no warehouse published yet at {life.warehouse}. "
                            f"nothing to load in {life.root / 'empty'}: 0 files seen, none could be loaded")
     assert f"(log: {life.state}/logs/" in last
+    assert [line.split()[0] for line in done.stderr.splitlines()[:-1]] == ["prepare", "ingest"]
     assert life.runs()[0]["outcome"] == "failed"
+    assert life.published_after["empty"] == []  # the warehouse folder exists, empty
 
 
 def test_a_night_with_no_new_files_is_normal(life: Life) -> None:
@@ -209,6 +214,7 @@ def test_a_blocked_first_run_prints_progress_and_one_blocked_line(life: Life) ->
         "1 error check failed: quarantine share shipments ")
     assert f"(details: {life.state}/quality-reports/" in blocked and f"; log: {life.state}/logs/" in blocked
     assert "unchanged" not in blocked
+    assert life.published_after["blocked"] == []
 
 
 # --- 9. OPSKPI_STATE_DIR is honoured by refresh, status, report ----------------------------

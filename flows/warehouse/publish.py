@@ -19,7 +19,7 @@ import duckdb
 
 from flows.db import connect, quote_ident, quote_literal
 from flows.warehouse.audit import QUALITY_COLUMNS, RUNS_COLUMNS, write_records
-from flows.warehouse.history import read_quality_results, read_runs
+from flows.warehouse.history import append_run, read_quality_results, read_runs
 from flows.warehouse.paths import StatePaths
 from flows.warehouse.private_build import commit_build, fsync_dir, fsync_file
 
@@ -66,6 +66,9 @@ def publish(paths: StatePaths, current_run: dict) -> PublishResult:
         raise PublishFailed(f"the new file could not be written: {' '.join(str(exc).split())}") from exc
     replace_published(paths.publish_tmp, paths.warehouse)
     commit_build(paths)
+    # in the history at once: a run killed while it writes the pages has published all the
+    # same (its final record, appended when it ends, replaces this one)
+    append_run(paths, {**current_run, "rows_published": dict(rows)})
     return PublishResult(paths.warehouse, rows, size)
 
 
