@@ -48,7 +48,7 @@ StateDirOpt = Annotated[Path | None, typer.Option(
     "--state-dir", help="Working state of the warehouse [default: OPSKPI_STATE_DIR or "
     "'.<warehouse name>.state' beside the warehouse]", show_default=False)]
 AsOfOpt = Annotated[str | None, typer.Option(
-    "--as-of", help="Business date YYYY-MM-DD [default: OPSKPI_AS_OF or today in UTC]",
+    "--as-of", metavar="YYYY-MM-DD", help="Business date YYYY-MM-DD [default: OPSKPI_AS_OF or today in UTC]",
     show_default=False)]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v", help="Show the run's whole log on the terminal (else: one line per step).")]
@@ -94,10 +94,15 @@ def generate(
     from flows.generate import generate_exports
 
     first_day = _parse_date(start, "--start")
+    for option, value in (("--sites", sites), ("--days", days), ("--scale", scale)):
+        if not value > 0:
+            raise UsageError(f"{option}: {value!r} must be greater than 0")
     try:
         result = generate_exports(out, seed=seed, sites=sites, days=days, start=first_day,
                                   faults=faults, scale=scale)
-    except (FileExistsError, ValueError) as exc:
+    except FileExistsError as exc:
+        raise UsageError(f"--out: {exc}") from None
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
     text = result.to_json()
     if report:
@@ -158,12 +163,17 @@ def _quiet_logging(verbose: bool) -> None:
     Prefect's and dbt's console output goes to the run log only, unless ``--verbose``."""
     import logging
 
+    # the run log gets the details (dbt's node lines are INFO) whatever the terminal shows
+    if os.environ.get("PREFECT_LOGGING_LEVEL", "").upper() in ("WARNING", "ERROR", "CRITICAL"):
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     if not verbose:
         for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
             os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
     for name in ("opskpi", "flows"):
         logging.getLogger(name).setLevel(logging.INFO)
     progress = logging.getLogger("opskpi.progress")
+    if verbose:  # Prefect's console handler shows them, with the rest of the log
+        return
     if not any(getattr(h, "_opskpi", False) for h in progress.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -205,15 +215,17 @@ def serve(
 ) -> None:
     """Run the refresh on a schedule (starts a local Prefect server with its UI on
     127.0.0.1:OPSKPI_PREFECT_PORT unless PREFECT_API_URL is set)."""
-    from flows.ops.serve import PortInUse
+    from flows.ops.serve import BadSchedule, PortInUse
     from flows.ops.serve import serve as serve_flow
     from flows.warehouse.paths import resolve
 
     settings = _settings(exports_dir=exports, warehouse=warehouse, state_dir=state_dir)
+    if not settings.exports_dir.is_dir():
+        raise UsageError(f"--exports: folder not found: {settings.exports_dir}")
     try:
         serve_flow(settings.exports_dir, resolve(settings), cron or settings.schedule_cron,
                    timezone or settings.schedule_timezone, settings.prefect_port)
-    except PortInUse as exc:
+    except (PortInUse, BadSchedule) as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -266,8 +278,10 @@ def query(
     fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
 ) -> None:
     """Run a read-only query on the latest published warehouse and print the result."""
-    from flows.ops.query import QueryError, run_query
+    from flows.ops.query import FORMATS, QueryError, run_query
 
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     settings = _settings(warehouse=warehouse)
     try:
         typer.echo(run_query(settings.warehouse, sql, fmt))
@@ -287,7 +301,7 @@ def _say_last(message: str, err: bool) -> None:
 def main() -> None:
     """Console entry point: runs a command, prints its outcome line last, exits."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="opskpi")
     except typer.Exit as exc:
         code = exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
@@ -297,13 +311,30 @@ def main() -> None:
         code = EXIT_USAGE
     except ClickException as exc:  # click's usage errors: bad option, unknown command
         where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
-        _say_last(f"Error: {where}{' '.join(exc.format_message().split())} (see --help)", err=True)
+        given = _given_value(exc, sys.argv[1:])
+        given = f" (given: {given!r})" if given is not None else ""
+        _say_last(f"Error: {where}{' '.join(exc.format_message().split())}{given} (see --help)",
+                  err=True)
         code = EXIT_USAGE
     code = code if isinstance(code, int) else EXIT_OK
     atexit._run_exitfuncs()  # e.g. Prefect stopping its temporary server, which logs a line
     for message, err in _LAST_WORDS:
         typer.echo(message, err=err)
     exit_now(code)
+
+
+def _given_value(exc: Exception, argv: list[str]) -> str | None:
+    """The value the user gave to the option a click error is about (click's own message
+    says what is wrong with it but not what it was)."""
+    param = getattr(exc, "param", None)
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("-")]
+    for i, arg in enumerate(argv):
+        for opt in opts:
+            if arg == opt and i + 1 < len(argv):
+                return argv[i + 1]
+            if arg.startswith(opt + "="):
+                return arg[len(opt) + 1:]
+    return None
 
 
 def exit_now(code: int) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
+from prefect.states import Failed
 
 from flows.build import BuildResult, build_models
 from flows.build.docs import generate_docs
@@ -35,7 +36,7 @@ from flows.report import publish_report, write_gate_page
 from flows.settings import Settings, get_settings
 from flows.warehouse.history import append_run, write_quality_results
 from flows.warehouse.lock import RefreshBusy, refresh_lock
-from flows.warehouse.paths import StatePaths, resolve
+from flows.warehouse.paths import StatePaths, resolve, state_paths
 from flows.warehouse.private_build import start_private_build
 from flows.warehouse.publish import PublishResult
 from flows.warehouse.publish import publish as publish_build
@@ -335,7 +336,13 @@ def refresh_flow(
     state_dir: str | None = None,
 ) -> dict[str, Any]:
     """Refresh the warehouse from the exports folder; returns the run record."""
-    params = RefreshParameters.parse(exports_dir, warehouse, as_of, full_refresh, state_dir)
+    try:  # deployment runs pass parameters as text: converted here, before any work
+        params = RefreshParameters.parse(exports_dir, warehouse, as_of, full_refresh, state_dir)
+    except BadParameter as exc:
+        # a failed run whose message is the one line (no traceback: nothing went wrong
+        # inside the flow, it was asked something it cannot do)
+        get_run_logger().error("refresh not started: %s", exc)
+        return Failed(message=f"refresh not started: {exc}", data=exc)
     settings = get_settings(warehouse=params.warehouse, state_dir=params.state_dir)
     paths = resolve(settings)
     now = datetime.now(UTC)
@@ -453,11 +460,20 @@ def run_refresh(
     return outcome_message(state, paths)
 
 
+def status_command(paths: StatePaths) -> str:
+    """The exact ``opskpi status`` command for this warehouse (with its state folder when
+    that is not the default one beside it, e.g. from OPSKPI_STATE_DIR)."""
+    command = f"opskpi status --warehouse {paths.warehouse}"
+    if paths.root != state_paths(paths.warehouse).root:
+        command += f" --state-dir {paths.root}"
+    return command
+
+
 def outcome_message(state, paths: StatePaths) -> tuple[int, str, dict[str, Any] | None]:
     """The exit code and the one line that tells the user what happened and where to look."""
     from flows.warehouse.history import read_runs
 
-    status = f"opskpi status --warehouse {paths.warehouse}"
+    status = status_command(paths)
     if state.is_completed():
         rec = state.result()
         files = rec.get("files") or {}

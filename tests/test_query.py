@@ -6,6 +6,8 @@ import csv
 import hashlib
 import io
 import json
+import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -169,3 +171,67 @@ def test_cli_prints_the_result_or_the_error(warehouse: Path) -> None:
     refused = runner.invoke(app, ["query", "DROP TABLE kpi.sample", "--warehouse", str(warehouse)])
     assert refused.exit_code == 1
     assert "the warehouse is read-only" in refused.output
+
+
+#: Every statement form the refusal message promises, each run for real.
+READING_FORMS = {
+    "SELECT": "SELECT 42 AS answer",
+    "FROM": "FROM kpi.sample SELECT site_id ORDER BY site_id",
+    "WITH": "WITH t AS (SELECT 1 AS x) SELECT x FROM t",
+    "VALUES": "VALUES (1), (2)",
+    "PIVOT": "PIVOT (SELECT site_id, spend FROM kpi.sample) ON site_id USING sum(spend)",
+    "UNPIVOT": "UNPIVOT (SELECT site_id, CAST(value AS DOUBLE) AS v, CAST(spend AS DOUBLE) AS s "
+               "FROM kpi.sample) ON v, s INTO NAME measure VALUE amount",
+    "DESCRIBE": "DESCRIBE kpi.sample",
+    "SHOW": "SHOW ALL TABLES",
+    "SUMMARIZE": "SUMMARIZE kpi.sample",
+    "EXPLAIN": "EXPLAIN SELECT * FROM kpi.sample",
+    "PRAGMA": "PRAGMA table_info('kpi.sample')",
+    "CALL": "CALL pragma_table_info('kpi.sample')",
+}
+
+
+@pytest.mark.parametrize("form", READING_FORMS)
+def test_every_form_the_refusal_lists_runs(warehouse: Path, form: str) -> None:
+    out = json.loads(run_query(warehouse, READING_FORMS[form], "json"))
+    assert out, f"{form} returned no rows"
+    if form == "PIVOT":  # one column per site: S01 1234567.89, S02 0.50
+        assert out == [{"S01": 1234567.89, "S02": 0.5}]
+    if form == "UNPIVOT":  # 2 sites x 2 measures, S02's NULL value dropped: 3 rows
+        assert sorted((r["site_id"], r["measure"]) for r in out) == [
+            ("S01", "s"), ("S01", "v"), ("S02", "s")]
+
+
+def test_the_refusal_lists_every_allowed_form(warehouse: Path) -> None:
+    with pytest.raises(QueryError) as refused:
+        run_query(warehouse, "DELETE FROM kpi.sample", "csv")
+    message = str(refused.value)
+    assert "\n" not in message
+    listed = message.split("(only reading statements: ")[1].split(")")[0]
+    assert set(re.findall(r"\b[A-Z]{3,}\b", listed)) == set(READING_FORMS)
+
+
+def _tiny(path: Path, value: int) -> None:
+    con = duckdb.connect(str(path))
+    con.execute(f"CREATE SCHEMA kpi; CREATE TABLE kpi.t AS SELECT {value} AS v")
+    con.close()
+
+
+def test_a_query_sees_a_publish_that_an_open_connection_hides(tmp_path: Path) -> None:
+    """DuckDB keeps one database per path and process: while a connection is open, a new
+    plain read-only connect returns that instance, i.e. the file before the last publish.
+    run_query (and status and the report, through flows.db.open_read_only) see the new."""
+    published = tmp_path / "ops.duckdb"
+    _tiny(published, 1)
+    held = duckdb.connect(str(published), read_only=True)  # an analyst's notebook
+    try:
+        assert held.execute("SELECT v FROM kpi.t").fetchone() == (1,)
+        _tiny(tmp_path / "new.duckdb", 2)
+        os.replace(tmp_path / "new.duckdb", published)  # what a publish does
+
+        assert run_query(published, "SELECT v FROM kpi.t", "csv") == "v\n2"
+        plain = duckdb.connect(str(published), read_only=True)
+        assert plain.execute("SELECT v FROM kpi.t").fetchone() == (1,)  # the stale instance
+        plain.close()
+    finally:
+        held.close()

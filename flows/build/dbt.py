@@ -15,6 +15,7 @@ runs keep dbt's partial parsing.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -33,6 +34,8 @@ _FAILED = ("error", "fail", "runtime error")
 _NODE_EVENTS = {
     "LogStartLine", "LogModelResult", "LogTestResult", "LogSeedResult", "LogHookEndLine",
     "RunResultError", "RunResultFailure", "RunResultWarning", "RunResultErrorNoMessage",
+    # not a node, but why a build took seconds longer: dbt re-parsed the whole project
+    "UnableToPartialParse",
 }
 
 
@@ -103,7 +106,8 @@ def invoke_dbt(
     ]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
-    label = " ".join(c for c in command if not c.startswith("-"))[:60] or "dbt"
+    # the command's words before its first option: "build", "docs generate"
+    label = " ".join(itertools.takewhile(lambda c: not c.startswith("-"), command))[:60] or "dbt"
     t0 = time.perf_counter()
     with dbt_environment(database, as_of):
         if per_node_tasks:

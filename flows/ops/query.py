@@ -157,6 +157,8 @@ def _text(value: Any) -> str:
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, Decimal):
+        return format(value, "f")  # 0.000000000000, never 0E-12
     if isinstance(value, list | dict):
         return json.dumps(_json_value(value, ""), ensure_ascii=False)
     return str(value)

@@ -106,29 +106,20 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def serve(exports_dir: Path, paths: StatePaths, cron: str, timezone: str, port: int) -> None:
-    """Serve the refresh flow on ``cron`` (in ``timezone``) until interrupted."""
-    from prefect.schedules import Cron
+    """Serve the refresh flow on ``cron`` (in ``timezone``) until interrupted (Ctrl-C or
+    SIGTERM); the local Prefect server, if one was started, is stopped on the way out."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.refresh import refresh_flow
-
-    parameters = {"exports_dir": str(Path(exports_dir).resolve()), "warehouse": str(paths.warehouse)}
-    schedule = Cron(cron, timezone=timezone)
-
-    def run_served() -> None:
-        refresh_flow.serve(
-            name=DEPLOYMENT_NAME, schedules=[schedule], parameters=parameters,
-            description="opskpi nightly refresh: ingest → build → check → publish",
-            tags=["opskpi"], limit=1, pause_on_shutdown=False,
-        )
-
-    # `kill` / systemd stop send SIGTERM: shut down like Ctrl-C, so the server is stopped
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    schedule = cron_schedule(cron, timezone)
+    # until the runner installs its own handler: SIGTERM leaves like Ctrl-C (server stopped)
+    signal.signal(signal.SIGTERM, _interrupt)
+    parameters = {"exports_dir": str(Path(exports_dir).resolve()), "warehouse": str(paths.warehouse),
+                  "state_dir": str(paths.root)}
     if os.environ.get("PREFECT_API_URL"):
         url = os.environ["PREFECT_API_URL"]
-        print(f"serving on {url} ({cron}, {timezone})", flush=True)
+        print(f"serving the refresh on {url} ('{cron}', {timezone}); Ctrl-C to stop", flush=True)
         print(_run_now_hint(url), flush=True)
-        run_served()
+        _run_served(schedule, parameters)
         return
     home = paths.prefect_home
     with local_prefect_server(home, port) as url:
@@ -138,7 +129,63 @@ def serve(exports_dir: Path, paths: StatePaths, cron: str, timezone: str, port: 
         with temporary_settings(updates={PREFECT_API_URL: url}):
             print(f"serving the refresh on '{cron}' ({timezone}); Ctrl-C to stop", flush=True)
             print(_run_now_hint(url), flush=True)
-            run_served()
+            _run_served(schedule, parameters)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+class BadSchedule(ValueError):
+    """The cron expression or its time zone is not valid (one line: which and why)."""
+
+
+def cron_schedule(cron: str, timezone: str):
+    """Prefect's cron schedule, checked before anything starts."""
+    import zoneinfo
+
+    from prefect.schedules import Cron
+
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise BadSchedule(f"--timezone: {timezone!r} is not a time zone (e.g. Europe/Berlin)") from None
+    try:
+        return Cron(cron, timezone=timezone)
+    except ValueError:
+        raise BadSchedule(f"--cron: {cron!r} is not a cron expression (e.g. '0 2 * * *')") from None
+
+
+def _run_served(schedule, parameters: dict[str, str]) -> None:
+    """``refresh_flow.serve(...)``, with a runner that stops cleanly on SIGTERM.
+
+    Prefect's runner handles SIGTERM by calling its async ``stop()`` from the signal
+    handler without awaiting it (``coroutine 'Runner.astop' was never awaited``) and
+    exiting from the middle of the event loop; ``kill`` and systemd's stop send SIGTERM,
+    so this runner schedules ``astop()`` on its own loop instead: the polling stops, the
+    runner's context exits normally, and so does the local server around it.
+    """
+    import asyncio
+
+    from prefect.runner import Runner
+
+    from flows.refresh import refresh_flow
+
+    class _Runner(Runner):
+        def handle_sigterm(self, *args, **kwargs) -> None:
+            self._logger.info("SIGTERM received, stopping")
+            loop = self._loop
+            if loop is None or not self.started:
+                raise KeyboardInterrupt  # not polling yet: leave like Ctrl-C
+            loop.call_soon_threadsafe(lambda: loop.create_task(self.astop()))
+
+    runner = _Runner(name=DEPLOYMENT_NAME, pause_on_shutdown=False, limit=1)
+    runner.add_flow(
+        refresh_flow, name=DEPLOYMENT_NAME, schedules=[schedule], parameters=parameters,
+        description="opskpi nightly refresh: ingest → build → check → publish", tags=["opskpi"],
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner.start())
 
 
 def _run_now_hint(url: str) -> str:

@@ -143,7 +143,7 @@ def render_status(status: Status) -> str:
             behind = f["days_behind"]
             flag = "  STALE" if behind is None or behind > status.freshness_max_days else ""
             out.append(f"  {f['entity']:22} {f['event']:18} {f['newest_event_date'] or 'none'}"
-                       f"  {'' if behind is None else f'{behind} days behind'}{flag}")
+                       f"  {'' if behind is None else _plural(behind, 'day') + ' behind'}{flag}")
     if status.loads:
         out += ["", "Loaded and quarantined (all runs):"]
         for row in status.loads:

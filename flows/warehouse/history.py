@@ -27,13 +27,16 @@ def append_run(paths: StatePaths, record: dict[str, Any]) -> None:
 
 
 def read_runs(paths: StatePaths) -> list[dict[str, Any]]:
+    """Every run, oldest first. A run may have several lines (a published run is recorded
+    the moment it publishes, then again when it ends): the last line of a run wins."""
     if not paths.runs_log.exists():
         return []
-    runs = []
+    runs: dict[str, dict[str, Any]] = {}
     for line in paths.runs_log.read_text(encoding="utf-8").splitlines():
         with contextlib.suppress(json.JSONDecodeError):
-            runs.append(json.loads(line))
-    return runs
+            record = json.loads(line)
+            runs[str(record.get("run_id"))] = record
+    return list(runs.values())
 
 
 def write_quality_results(paths: StatePaths, run_id: str, results: list[dict[str, Any]]) -> None:

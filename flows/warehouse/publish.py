@@ -19,7 +19,7 @@ import duckdb
 
 from flows.db import connect, quote_ident, quote_literal
 from flows.warehouse.audit import QUALITY_COLUMNS, RUNS_COLUMNS, write_records
-from flows.warehouse.history import read_quality_results, read_runs
+from flows.warehouse.history import append_run, read_quality_results, read_runs
 from flows.warehouse.paths import StatePaths
 from flows.warehouse.private_build import commit_build, fsync_dir, fsync_file
 
@@ -55,11 +55,31 @@ def published_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple
 
 def publish(paths: StatePaths, current_run: dict) -> PublishResult:
     """Publish the private build: write, verify, swap in; then it becomes the working state."""
-    rows = write_published_copy(paths.build_db, paths.publish_tmp, paths, current_run)
-    size = verify_published_copy(paths.publish_tmp, rows)
+    try:
+        rows = write_published_copy(paths.build_db, paths.publish_tmp, paths, current_run)
+        size = verify_published_copy(paths.publish_tmp, rows)
+    except PublishFailed:
+        remove_partial(paths.publish_tmp)
+        raise
+    except (OSError, duckdb.Error) as exc:  # e.g. the disk filled while it was written
+        remove_partial(paths.publish_tmp)
+        raise PublishFailed(f"the new file could not be written: {' '.join(str(exc).split())}") from exc
     replace_published(paths.publish_tmp, paths.warehouse)
     commit_build(paths)
+    # in the history at once: a run killed while it writes the pages has published all the
+    # same (its final record, appended when it ends, replaces this one)
+    append_run(paths, {**current_run, "rows_published": dict(rows)})
     return PublishResult(paths.warehouse, rows, size)
+
+
+def remove_partial(tmp: Path) -> None:
+    """Remove what an unfinished publish left beside the warehouse: the file, its WAL and
+    DuckDB's spill folder."""
+    import shutil
+
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(tmp.with_name(tmp.name + ".tmp"), ignore_errors=True)
 
 
 def write_published_copy(

@@ -58,11 +58,11 @@ select
     unit_price,
     amount,
     currency,
-    amount * usd_per_unit as amount_usd,
+    {{ exact_product('amount', 'usd_per_unit') }} as amount_usd,
     po_unit_price,
     po_currency,
     case when has_known_po and currency = po_currency
-        then (unit_price - po_unit_price) * quantity * usd_per_unit
+        then {{ exact_product(exact_product('unit_price - po_unit_price', 'quantity'), 'usd_per_unit') }}
     end as price_variance_usd,
     qty_invoiced,
     qty_accepted,

@@ -33,7 +33,7 @@ select
     localized.shipped_qty - localized.damaged_qty as delivered_qty,
     ({{ epoch_seconds('localized.delivered_at') }} - {{ epoch_seconds('order_lines.order_placed_at') }})
         / 86400.0 as lead_time_days,
-    localized.freight_cost * {{ usd_rate('fx', 'localized.currency') }} as freight_cost_usd
+    {{ exact_product('localized.freight_cost', usd_rate('fx', 'localized.currency')) }} as freight_cost_usd
 from localized
 left join order_lines
     on order_lines.order_id = localized.order_id

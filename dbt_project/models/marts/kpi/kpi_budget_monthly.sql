@@ -6,7 +6,7 @@ with budgets as (
         budgets.site_id,
         budgets.category,
         budgets.month_start,
-        budgets.budget_amount * {{ usd_rate('fx', 'budgets.currency') }} as budget_usd
+        {{ exact_product('budgets.budget_amount', usd_rate('fx', 'budgets.currency')) }} as budget_usd
     from {{ ref('stg_fin__budgets') }} as budgets
     left join {{ ref('int_fx_rates__ranges') }} as fx
         on {{ fx_join_condition('fx', 'budgets.currency', 'budgets.month_start') }}
