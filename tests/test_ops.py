@@ -205,8 +205,15 @@ def test_a_blocked_first_run_prints_progress_and_one_blocked_line(life: Life) ->
     done = life.done["blocked"]
     assert done.returncode == 2, done.stderr[-3000:]
     lines = done.stderr.splitlines()
-    assert [line.split()[0] for line in lines[:-1]] == ["prepare", "ingest", "build", "check", "gate"]
-    assert lines[:-1] == _progress_lines(done.stderr)
+    # between the steps' lines: the first quarantined rows of each file, one line each
+    details = [line for line in lines[:-1] if line.lstrip().startswith("quarantined ")]
+    steps = [line for line in lines[:-1] if line not in details]
+    assert [line.split()[0] for line in steps] == ["prepare", "ingest", "build", "check", "gate"]
+    assert steps == _progress_lines(done.stderr)
+    # the broken file's first five quarantined rows (at most five per file), each with its reason
+    assert [line.split(": ")[0] for line in details] == [
+        f"  quarantined wms/shipments_2026-01-broken.csv row {n}" for n in (1, 2, 3, 4, 5)]
+    assert all("shipped_qty: '-1' must be ≥ 0" in line for line in details)
     assert "Traceback" not in done.stderr and done.stdout == ""
     blocked = lines[-1]
     assert blocked.startswith(
