@@ -140,19 +140,30 @@ def _shown(v: str) -> str:
     return f"'''' || left({v}, 80) || ''''"
 
 
-def _reasons(entity: Entity, fmt: str) -> list[str]:
-    """One SQL expression per possible reason: a message when broken, else NULL."""
+def _reasons(entity: Entity, fmt: str, labels: dict[str, str] | None = None,
+             type_words: dict[str, str] | None = None) -> list[str]:
+    """One SQL expression per possible reason: a message when broken, else NULL.
+
+    ``labels``: how a reason names a contract column (a mapped file's reasons also name
+    the source column or expression the value came from); ``type_words``: what a value
+    should have looked like, when a mapping gave its own format."""
+    labels, type_words = labels or {}, type_words or {}
+
+    def label(column: str) -> str:
+        return labels.get(column, column)
+
     out: list[str] = []
     for col in entity.columns:
         v = quote_ident(f"_v_{col.name}")
         t = quote_ident(col.name)
-        name = quote_literal(col.name + ": ")
+        name = quote_literal(label(col.name) + ": ")
         if col.is_required:
             what = "key column" if col.key else "required"
-            out.append(f"CASE WHEN {v} IS NULL THEN {quote_literal(f'{col.name}: missing ({what})')} END")
+            missing = quote_literal(f"{label(col.name)}: missing ({what})")
+            out.append(f"CASE WHEN {v} IS NULL THEN {missing} END")
         if col.required_when:
             other = quote_ident(f"_v_{col.required_when}")
-            msg = quote_literal(f"{col.name}: missing (required when {col.required_when} is set)")
+            msg = quote_literal(f"{label(col.name)}: missing (required when {col.required_when} is set)")
             out.append(f"CASE WHEN {v} IS NULL AND {other} IS NOT NULL THEN {msg} END")
         # a cell holding an Excel error value gets that reason only
         value_ok = "true"
@@ -162,7 +173,7 @@ def _reasons(entity: Entity, fmt: str) -> list[str]:
             word = quote_literal(" is an Excel error value (a formula that failed)")
             out.append(f"CASE WHEN NOT {value_ok} THEN {name} || {_shown(v)} || {word} END")
         if col.type != "text":
-            word = quote_literal(" is not " + _TYPE_WORDS[col.type])
+            word = quote_literal(" is not " + type_words.get(col.name, _TYPE_WORDS[col.type]))
             if col.type in ("num", "int"):  # the notation is right, the value too large
                 pattern = NUM_RE if col.type == "num" else INT_RE
                 limit = ("too large for a number (at most 28 digits before the point)"
@@ -206,14 +217,20 @@ def _reasons(entity: Entity, fmt: str) -> list[str]:
                 f"THEN {name} || {_shown(v)} || {word} END"
             )
     for rule in entity.rules:
-        msg = quote_literal(f"{', '.join(rule.columns)}: {rule.message}")
+        msg = quote_literal(f"{', '.join(label(c) for c in rule.columns)}: {rule.message}")
         out.append(f"CASE WHEN NOT coalesce({rule.predicate}, true) THEN {msg} END")
     return out
 
 
-def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: str) -> str:
+def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: str, *,
+                relation: str | None = None, labels: dict[str, str] | None = None,
+                type_words: dict[str, str] | None = None, timezone: str | None = None) -> str:
     """SELECT of the source rows: ``_row``, the typed contract columns and ``_reasons``
-    (every rule broken, plus what the reader found wrong with the row itself)."""
+    (every rule broken, plus what the reader found wrong with the row itself).
+
+    A mapped file (mapped.py) gives ``relation``, a subquery with ``_row``, its row
+    checks and one text column per contract column; ``labels``/``type_words`` word its
+    reasons; ``timezone`` (the source's) replaces the site's zone for naive times."""
     cleaned = []
     for col in entity.columns:
         src = mapping.get(col.name)
@@ -226,7 +243,9 @@ def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: st
         cleaned.append(f"{text} AS {quote_ident('_v_' + col.name)}")
     checks = [f"{check} AS _check{i}" for i, check in enumerate(source.row_checks)]
 
-    if entity.has_site:
+    if timezone is not None:
+        tz, join = quote_literal(timezone), ""
+    elif entity.has_site:
         tz = "coalesce(_site_tz.timezone, 'UTC')"
         join = "LEFT JOIN opskpi_site_tz AS _site_tz ON _site_tz.site_id = _c._v_site_id"
     else:
@@ -236,11 +255,11 @@ def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: st
         for col in entity.columns
     ]
     reasons = ",\n            ".join(
-        [f"_check{i}" for i in range(len(checks))] + _reasons(entity, fmt)
+        [f"_check{i}" for i in range(len(checks))] + _reasons(entity, fmt, labels, type_words)
     )
     return f"""
         WITH _c AS (
-            SELECT _row, {", ".join(cleaned + checks)} FROM {quote_ident(source.table)}
+            SELECT _row, {", ".join(cleaned + checks)} FROM {relation or quote_ident(source.table)}
         ), _t AS (
             SELECT _c.*, {", ".join(typed)} FROM _c {join}
         )
