@@ -384,9 +384,7 @@ def _load_file(
         else:
             mapped = map_source(con, entry, source)
             extra = mapped.extra
-            query = checked_sql(entity, mapped.columns, mapped.checked_source(source), f.fmt or "",
-                                relation=mapped.relation, labels=mapped.labels,
-                                type_words=mapped.type_words, timezone=entry.timezone)
+            query = mapped.checked_sql(entity, source, f.fmt or "", entry.timezone)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS " + query)
     except FileRejected as exc:
         outcome = FileOutcome(f.rel, entity.name, "rejected", f"{f.rel}{through}: {exc}",

@@ -24,7 +24,7 @@ from flows.ingest.discover import ExportFile, discover
 from flows.ingest.mapped import map_source
 from flows.ingest.mappings import FileMapping, MappingError, MappingSet, Problem, load_mappings
 from flows.ingest.read import TRIMMED, FileRejected, read_to_table
-from flows.ingest.validate import checked_sql, install_macros
+from flows.ingest.validate import install_macros
 
 #: First rows read of each matched file by the check before a refresh.
 PEEK_ROWS = 50
@@ -149,9 +149,7 @@ def _peek(con: duckdb.DuckDBPyConnection, f: ExportFile, rows: int, show: bool
 def _fill_preview(con: duckdb.DuckDBPyConnection, preview: Preview, entry: FileMapping,
                   mapped, source, fmt: str) -> None:
     entity = entry.entity
-    query = checked_sql(entity, mapped.columns, mapped.checked_source(source), fmt,
-                        relation=mapped.relation, labels=mapped.labels,
-                        type_words=mapped.type_words, timezone=entry.timezone)
+    query = mapped.checked_sql(entity, source, fmt, entry.timezone)
     shown = ", ".join(_shown(quote_ident(c.name), c.sql_type) for c in entity.columns)
     found = con.execute(
         f"SELECT _row, array_to_string(_reasons, '; '), {shown} FROM ({query}) ORDER BY _row"

@@ -30,6 +30,7 @@ import duckdb
 from flows.db import quote_ident, quote_literal
 from flows.ingest.mappings import DATE_TYPES, TIMESTAMP_TYPES, ColumnSource, FileMapping, ReadOptions
 from flows.ingest.read import TRIMMED, FileRejected, Source, SourceColumn, native_to_text
+from flows.ingest.validate import checked_sql
 
 #: Largest scale a number column of an sql expression is typed with (the contract's).
 MAX_SCALE = 10
@@ -46,9 +47,15 @@ class MappedSource:
     type_words: dict[str, str] = field(default_factory=dict)
     extra: list[str] = field(default_factory=list)  # source columns no contract column uses
     sources: dict[str, ColumnSource] = field(default_factory=dict)  # contract column -> source
+    #: contract column -> (relation column of its values parsed by the entry's formats as
+    #: wall-clock TIMESTAMP or DATE, relation column parsed as TIMESTAMPTZ); None: absent
+    parsed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
-    def checked_source(self, source: Source) -> Source:
-        return Source(source.table, [], list(self.row_checks))
+    def checked_sql(self, entity, source: Source, fmt: str, timezone: str | None) -> str:
+        """validate.checked_sql of this relation: the contract's rules on its values."""
+        return checked_sql(entity, self.columns, Source(source.table, [], list(self.row_checks)),
+                           fmt, relation=self.relation, labels=self.labels,
+                           type_words=self.type_words, timezone=timezone, parsed=self.parsed)
 
 
 # --- notation ----------------------------------------------------------------------------
@@ -122,12 +129,27 @@ def _converted(v: str, contract_type: str, spec: ColumnSource, read: ReadOptions
     return f"coalesce({', '.join(parts)}, {v})" if parts else v
 
 
-def _needs_conversion(contract_type: str, spec: ColumnSource, read: ReadOptions) -> bool:
-    if spec.map:
-        return True
-    if contract_type in ("num", "int"):
-        return read.converts_numbers
-    return any(_formats(spec, contract_type, read))
+def _parsed(v: str, contract_type: str, spec: ColumnSource, read: ReadOptions
+            ) -> tuple[str | None, str | None] | None:
+    """SQL of a date or timestamp column's value parsed by the entry's formats, typed:
+    (wall-clock TIMESTAMP, or DATE for a date column; TIMESTAMPTZ from a format with an
+    offset). None when no format applies."""
+    ts_fmt, date_fmt = _formats(spec, contract_type, read)
+    if contract_type in DATE_TYPES:
+        if not date_fmt:
+            return None
+        return f"CAST(try_strptime({v}, {quote_literal(date_fmt)}) AS DATE)", None
+    if contract_type not in TIMESTAMP_TYPES or not (ts_fmt or date_fmt):
+        return None
+    naive = [f for f in (ts_fmt, date_fmt) if f and not _has_offset(f)]
+    aware = ts_fmt if ts_fmt and _has_offset(ts_fmt) else None
+    wall = None
+    if naive:
+        formats = ", ".join(quote_literal(f) for f in naive)
+        wall = f"try_strptime({v}, [{formats}])" if len(naive) > 1 else \
+            f"try_strptime({v}, {formats})"
+    instant = f"try_strptime({v}, {quote_literal(aware)})" if aware else None
+    return wall, instant
 
 
 def _type_words(contract_type: str, spec: ColumnSource, read: ReadOptions) -> str | None:
@@ -144,10 +166,6 @@ def _type_words(contract_type: str, spec: ColumnSource, read: ReadOptions) -> st
 
 
 # --- the relation -------------------------------------------------------------------------
-
-
-def _clean(column: str) -> str:
-    return f"nullif(trim(s.{quote_ident(column)}, {quote_literal(TRIMMED)}), '')"
 
 
 class _Columns:
@@ -188,6 +206,10 @@ class _Columns:
 def map_source(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Source) -> MappedSource:
     """The relation of a file read through ``entry`` (see the module docstring).
 
+    Three layers, so that each value is trimmed once however often the conversions name
+    it: the source columns trimmed, then the contract columns (and the typed columns of
+    the sql expressions), then the sql expressions' results.
+
     Raises FileRejected when the file does not fit the entry: a source column it names
     is missing or ambiguous, a required contract column has no source, an ``sql``
     expression does not work on the file's columns."""
@@ -208,8 +230,15 @@ def map_source(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sourc
             f"{entry.where} gives no source and the file has no column of that name "
             f"(file has: {listed})")
 
-    inner: list[str] = []  # over the reader's table (alias s)
-    outer: list[str] = []  # over the inner query
+    trimmed: dict[str, str] = {}  # source column (internal) -> its trimmed text in layer 1
+
+    def text_of(col: SourceColumn) -> str:
+        if col.column not in trimmed:
+            trimmed[col.column] = quote_ident(f"__opskpi_t{len(trimmed)}")
+        return trimmed[col.column]
+
+    values: list[str] = []  # layer 2: the contract columns
+    parsed: dict[str, tuple[str | None, str | None]] = {}
     labels, type_words = {}, {}
     sql_specs: list[ColumnSource] = []
     for name, spec in specs.items():
@@ -221,46 +250,60 @@ def map_source(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sourc
         m = quote_ident(f"m_{name}")
         if spec.kind == "const":
             value = quote_literal(spec.const) if spec.const else "CAST(NULL AS VARCHAR)"
-            inner.append(f"{value} AS {quote_ident('__opskpi_m_' + name)}")
-            outer.append(f"{quote_ident('__opskpi_m_' + name)} AS {m}")
         elif spec.kind == "sql":
             sql_specs.append(spec)
+            continue
         else:
-            col = cols.get(spec.column or name, spec.label)
-            if _needs_conversion(contract_type, spec, read):
-                v = _clean(col.column)
-                value = _converted(v, contract_type, spec, read)
-                if spec.map:
-                    cases = " ".join(
-                        f"WHEN {quote_literal(k)} THEN "
-                        f"{quote_literal(val) if val is not None else 'CAST(NULL AS VARCHAR)'}"
-                        for k, val in spec.map)
-                    value = f"CASE {v} {cases} ELSE {value} END"
-            else:
-                value = f"s.{quote_ident(col.column)}"  # checked_sql trims it
-            inner.append(f"{value} AS {quote_ident('__opskpi_m_' + name)}")
-            outer.append(f"{quote_ident('__opskpi_m_' + name)} AS {m}")
+            v = text_of(cols.get(spec.column or name, spec.label))
+            typed = None if spec.map else _parsed(v, contract_type, spec, read)
+            if typed is not None:
+                # passed typed: checked_sql takes these first and judges the text (the
+                # value as written) only where the entry's formats did not parse it
+                naive, aware = typed
+                parsed[name] = (f"p_{name}" if naive else None, f"q_{name}" if aware else None)
+                values += [f"{x} AS {quote_ident(c)}" for x, c in zip(typed, parsed[name],
+                                                                      strict=True) if x]
+                values.append(f"{v} AS {m}")
+                continue
+            value = _converted(v, contract_type, spec, read)
+            if spec.map:  # keys compared trimmed and ignoring case
+                cases = " ".join(
+                    f"WHEN {quote_literal(k.lower())} THEN "
+                    f"{quote_literal(val) if val is not None else 'CAST(NULL AS VARCHAR)'}"
+                    for k, val in spec.map)
+                value = f"CASE lower({v}) {cases} ELSE {value} END"
+        values.append(f"{value} AS {m}")
 
+    results: list[str] = []  # layer 3: the sql expressions' results
     if sql_specs:
-        named, rendered = _sql_columns(con, entry, source, cols, sql_specs)
-        inner += named
-        outer += rendered
+        typed, results = _sql_columns(con, entry, source, cols, sql_specs)
+        values += [f"{_typed(trimmed_as, kind, read)} AS {quote_ident(name)}"
+                   for name, trimmed_as, kind in ((n, text_of(c), k) for n, c, k in typed)]
 
-    checks_inner = [f"({check}) AS __opskpi_check{i}" for i, check in enumerate(source.row_checks)]
-    checks_outer = [f"__opskpi_check{i} AS _check{i}" for i in range(len(source.row_checks))]
-    inner_sql = ("SELECT s._row AS __opskpi_row"
-                 + "".join(f", {x}" for x in checks_inner + inner)
-                 + f" FROM {quote_ident(source.table)} AS s")
-    relation = ("(SELECT __opskpi_row AS _row" + "".join(f", {x}" for x in checks_outer + outer)
-                + f" FROM ({inner_sql}))")
+    n_checks = len(source.row_checks)
+    layer1 = ", ".join(
+        ["s._row AS __opskpi_row"]
+        + [f"({check}) AS __opskpi_check{i}" for i, check in enumerate(source.row_checks)]
+        + [f"nullif(trim(s.{quote_ident(c)}, {quote_literal(TRIMMED)}), '') AS {t}"
+           for c, t in trimmed.items()])
+    carried = ["__opskpi_row"] + [f"__opskpi_check{i}" for i in range(n_checks)]
+    layer2 = ", ".join(carried + values)
+    layer3 = ", ".join(
+        ["__opskpi_row AS _row"] + [f"__opskpi_check{i} AS _check{i}" for i in range(n_checks)]
+        + [quote_ident(f"m_{name}") for name, spec in specs.items() if spec.kind != "sql"]
+        + [quote_ident(c) for pair in parsed.values() for c in pair if c]
+        + results)
+    relation = (f"(SELECT {layer3} FROM (SELECT {layer2} FROM (SELECT {layer1} "
+                f"FROM {quote_ident(source.table)} AS s)))")
     return MappedSource(
         relation=relation,
         columns={name: f"m_{name}" for name in specs},
-        row_checks=[f"_check{i}" for i in range(len(source.row_checks))],
+        row_checks=[f"_check{i}" for i in range(n_checks)],
         labels=labels,
         type_words=type_words,
         extra=cols.extra(),
         sources=specs,
+        parsed=parsed,
     )
 
 
@@ -268,9 +311,10 @@ def map_source(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sourc
 
 
 def _sql_columns(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Source,
-                 cols: _Columns, specs: list[ColumnSource]) -> tuple[list[str], list[str]]:
-    """(inner columns: each source column the expressions name, typed; outer columns:
-    each expression's result as text)."""
+                 cols: _Columns, specs: list[ColumnSource]
+                 ) -> tuple[list[tuple[str, SourceColumn, str]], list[str]]:
+    """(each source column the expressions name: (its name, column, how it is typed);
+    each expression's result as trimmed text, named m_<contract column>)."""
     read = entry.read
     refs: dict[str, SourceColumn] = {}
     for spec in specs:
@@ -281,10 +325,12 @@ def _sql_columns(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sou
     kinds = _infer_types(con, source.table, list(refs.values()), read)
     first_error = None
     for typing in _typings(kinds):
-        named = [f"{_typed(col, typing[key], read)} AS {quote_ident(col.name.strip(TRIMMED))}"
-                 for key, col in refs.items()]
-        inner = ("SELECT s._row AS __opskpi_row" + "".join(f", {x}" for x in named)
-                 + f" FROM {quote_ident(source.table)} AS s")
+        named = [(col.name.strip(TRIMMED), col, typing[key]) for key, col in refs.items()]
+        probe = ", ".join(
+            ["s._row AS __opskpi_row"]
+            + [f"{_typed(f's.{quote_ident(col.column)}', kind, read)} AS {quote_ident(name)}"
+               for name, col, kind in named])
+        inner = f"SELECT {probe} FROM {quote_ident(source.table)} AS s"
         try:
             types = []
             for spec in specs:
@@ -294,8 +340,10 @@ def _sql_columns(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sou
         except duckdb.Error as exc:
             first_error = first_error or (spec, _message(exc))
             continue
-        rendered = [f"{native_to_text(f'({spec.sql})', type_)} AS {quote_ident('m_' + spec.contract)}"
-                    for spec, type_ in zip(specs, types, strict=True)]
+        rendered = [
+            f"nullif(trim({native_to_text(f'({spec.sql})', type_)}, {quote_literal(TRIMMED)}), '')"
+            f" AS {quote_ident('m_' + spec.contract)}"
+            for spec, type_ in zip(specs, types, strict=True)]
         return named, rendered
     spec, message = first_error  # type: ignore[misc]
     raise FileRejected(f"{spec.label}: the sql expression does not work on this file's "
@@ -309,42 +357,54 @@ def _message(exc: Exception) -> str:
 def _infer_types(con: duckdb.DuckDBPyConnection, table: str, columns: list[SourceColumn],
                  read: ReadOptions) -> dict[str, str]:
     """{column key: 'num:<scale>' | 'date' | 'ts' | 'text' | 'empty'} from the file's values:
-    how ``read`` parses the whole column (one aggregate query)."""
+    how ``read`` parses the whole column. Numbers first (cheap); only the columns that
+    are not numbers are tried as dates and timestamps."""
     if not columns:
         return {}
+    trimmed = ", ".join(f"nullif(trim({quote_ident(c.column)}, {quote_literal(TRIMMED)}), '') AS v{i}"
+                        for i, c in enumerate(columns))
+    relation = f"(SELECT {trimmed} FROM {quote_ident(table)})"
     pattern = quote_literal(number_pattern(read))
     d = quote_literal(read.decimal)
     selects = []
-    for col in columns:
-        v = f"nullif(trim({quote_ident(col.column)}, {quote_literal(TRIMMED)}), '')"
-        date = (f"try_strptime({v}, {quote_literal(read.date)}) IS NOT NULL" if read.date
-                else f"regexp_full_match({v}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}$')")
-        ts = (f"try_strptime({v}, {quote_literal(read.timestamp)}) IS NOT NULL" if read.timestamp
-              else "false")
+    for i in range(len(columns)):
+        v = f"v{i}"
         selects += [
             f"count({v})",
             f"coalesce(bool_and({v} IS NULL OR regexp_full_match({v}, {pattern})), true)",
-            f"coalesce(bool_or(regexp_full_match({v}, '^[+-]?0\\d.*')), false)",
+            rf"coalesce(bool_or(regexp_full_match({v}, '^[+-]?0\d.*')), false)",
             f"coalesce(max(CASE WHEN strpos({v}, {d}) > 0 THEN length({v}) - strpos({v}, {d}) "
             "ELSE 0 END), 0)",
-            f"coalesce(bool_and({v} IS NULL OR {date}), true)",
-            f"coalesce(bool_and({v} IS NULL OR {ts}), true)",
         ]
-    row = con.execute(f"SELECT {', '.join(selects)} FROM {quote_ident(table)}").fetchone()
-    kinds = {}
+    row = con.execute(f"SELECT {', '.join(selects)} FROM {relation}").fetchone()
+    kinds: dict[str, str] = {}
+    others: list[int] = []
     for i, col in enumerate(columns):
-        count, numeric, code, scale, date, ts = row[i * 6:(i + 1) * 6]
+        count, numeric, code, scale = row[i * 4:(i + 1) * 4]
         key = col.name.strip(TRIMMED).lower()
         if not count:
             kinds[key] = "empty"
         elif numeric and not code and scale <= MAX_SCALE:
             kinds[key] = f"num:{scale}"
-        elif date:
-            kinds[key] = "date"
-        elif ts and read.timestamp:
-            kinds[key] = "ts"
         else:
             kinds[key] = "text"
+            others.append(i)
+    if others:
+        checks = []
+        for i in others:
+            date = (f"try_strptime(v{i}, {quote_literal(read.date)}) IS NOT NULL" if read.date
+                    else rf"regexp_full_match(v{i}, '^\d{{4}}-\d{{2}}-\d{{2}}$')")
+            ts = (f"try_strptime(v{i}, {quote_literal(read.timestamp)}) IS NOT NULL"
+                  if read.timestamp else "false")
+            checks += [f"coalesce(bool_and(v{i} IS NULL OR {date}), true)",
+                       f"coalesce(bool_and(v{i} IS NULL OR {ts}), true)"]
+        found = con.execute(f"SELECT {', '.join(checks)} FROM {relation}").fetchone()
+        for n, i in enumerate(others):
+            key = columns[i].name.strip(TRIMMED).lower()
+            if found[2 * n]:
+                kinds[key] = "date"
+            elif found[2 * n + 1] and read.timestamp:
+                kinds[key] = "ts"
     return kinds
 
 
@@ -363,9 +423,8 @@ def _typings(kinds: dict[str, str]) -> list[dict[str, str]]:
     return unique
 
 
-def _typed(col: SourceColumn, kind: str, read: ReadOptions) -> str:
-    """SQL of a source column as an sql expression sees it."""
-    v = _clean(col.column)
+def _typed(v: str, kind: str, read: ReadOptions) -> str:
+    """SQL of a source column (``v``: its trimmed text) as an sql expression sees it."""
     if kind.startswith("num:"):
         return f"TRY_CAST({plain_number(v, read)} AS DECIMAL(38, {int(kind[4:])}))"
     if kind == "date":

@@ -260,14 +260,26 @@ class _Loader(yaml.BaseLoader):
 
 
 def _no_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[str, Any] = {}
+    seen: set[str] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if isinstance(key, str) and key in seen:
+        if isinstance(key, str) and key != "<<" and key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} written twice", key_node.start_mark)
-        seen[key] = True
-    return loader.construct_mapping(node, deep=deep)
+        seen.add(key)
+    mapping = loader.construct_mapping(node, deep=True)
+    merged = mapping.pop("<<", None)  # YAML's merge key: "<<: *defaults" (the keys here win)
+    if merged is None:
+        return mapping
+    sources = merged if isinstance(merged, list) else [merged]
+    if not all(isinstance(m, dict) for m in sources):
+        raise yaml.constructor.ConstructorError(
+            None, None, "'<<' merges mappings only", node.start_mark)
+    out: dict = {}
+    for source in reversed(sources):
+        out.update(source)
+    out.update(mapping)
+    return out
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
@@ -584,10 +596,11 @@ def _column(con: duckdb.DuckDBPyConnection, entity: Entity, name: str, spec: Any
                         ok = False
                     else:
                         pairs.append((key.strip(), value.strip() or None))
-                folded = [k for k, _ in pairs]
+                folded = [k.lower() for k, _ in pairs]
                 if len(set(folded)) != len(folded):
-                    twice = next(k for k in folded if folded.count(k) > 1)
-                    problem(f"{where}: map: key {twice!r} written twice (after trimming)")
+                    twice = next(k for k, _ in pairs if folded.count(k.lower()) > 1)
+                    problem(f"{where}: map: key {twice!r} written twice (keys are compared "
+                            "trimmed and ignoring case)")
                     ok = False
         fmt = spec.get("format")
         if fmt is not None:

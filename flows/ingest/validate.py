@@ -99,8 +99,22 @@ def map_columns(entity: Entity, source: Source) -> tuple[dict[str, str], list[st
     return {norm: col.column for norm, (_, col) in by_norm.items()}, extra
 
 
-def _convert(col: Column, v: str, tz: str, fmt: str) -> str:
-    """SQL converting cleaned text ``v`` to the column's type (NULL when it cannot)."""
+def _convert(col: Column, v: str, tz: str, fmt: str,
+             parsed: tuple[str | None, str | None] = (None, None)) -> str:
+    """SQL converting cleaned text ``v`` to the column's type (NULL when it cannot).
+
+    ``parsed``: SQL of the value already parsed by a mapping's format (wall-clock
+    TIMESTAMP or DATE, TIMESTAMPTZ), taken first; the text is converted where it is null."""
+    naive, aware = parsed
+    if naive or aware:
+        if col.type in ("ts", "date_or_ts"):
+            first = [aware] if aware else []
+            first += [f"timezone({tz}, {naive})"] if naive else []
+        elif col.type == "month":
+            first = [f"CAST(date_trunc('month', {naive}) AS DATE)"]
+        else:
+            first = [naive]
+        return f"coalesce({', '.join(first)}, {_convert(col, v, tz, fmt)})"
     if col.type == "text":
         if col.allowed:
             return f"lower({v})"
@@ -224,23 +238,34 @@ def _reasons(entity: Entity, fmt: str, labels: dict[str, str] | None = None,
 
 def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: str, *,
                 relation: str | None = None, labels: dict[str, str] | None = None,
-                type_words: dict[str, str] | None = None, timezone: str | None = None) -> str:
+                type_words: dict[str, str] | None = None, timezone: str | None = None,
+                parsed: dict[str, tuple[str | None, str | None]] | None = None) -> str:
     """SELECT of the source rows: ``_row``, the typed contract columns and ``_reasons``
     (every rule broken, plus what the reader found wrong with the row itself).
 
     A mapped file (mapped.py) gives ``relation``, a subquery with ``_row``, its row
-    checks and one text column per contract column; ``labels``/``type_words`` word its
-    reasons; ``timezone`` (the source's) replaces the site's zone for naive times."""
+    checks and one text column per contract column, already trimmed (empty = null);
+    ``parsed``: its columns of values its formats parsed (see ``_convert``);
+    ``labels``/``type_words`` word its reasons; ``timezone`` (the source's) replaces the
+    site's zone for naive times."""
+    parsed = parsed or {}
     cleaned = []
     for col in entity.columns:
         src = mapping.get(col.name)
         # trim spaces/tabs/newlines (and a stray BOM); empty string = null; then the
         # contract's default
-        text = (f"nullif(trim({quote_ident(src)}, {quote_literal(TRIMMED)}), '')" if src
-                else "CAST(NULL AS VARCHAR)")
+        if src and relation is not None:
+            text = quote_ident(src)
+        elif src:
+            text = f"nullif(trim({quote_ident(src)}, {quote_literal(TRIMMED)}), '')"
+        else:
+            text = "CAST(NULL AS VARCHAR)"
         if col.default is not None:
             text = f"coalesce({text}, {quote_literal(col.default)})"
         cleaned.append(f"{text} AS {quote_ident('_v_' + col.name)}")
+        for prefix, column in zip(("_p_", "_q_"), parsed.get(col.name, (None, None)), strict=True):
+            if column:
+                cleaned.append(f"{quote_ident(column)} AS {quote_ident(prefix + col.name)}")
     checks = [f"{check} AS _check{i}" for i, check in enumerate(source.row_checks)]
 
     if timezone is not None:
@@ -250,10 +275,13 @@ def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: st
         join = "LEFT JOIN opskpi_site_tz AS _site_tz ON _site_tz.site_id = _c._v_site_id"
     else:
         tz, join = "'UTC'", ""
-    typed = [
-        f"{_convert(col, quote_ident('_v_' + col.name), tz, fmt)} AS {quote_ident(col.name)}"
-        for col in entity.columns
-    ]
+    typed = []
+    for col in entity.columns:
+        naive, aware = parsed.get(col.name, (None, None))
+        already = (quote_ident("_p_" + col.name) if naive else None,
+                   quote_ident("_q_" + col.name) if aware else None)
+        typed.append(f"{_convert(col, quote_ident('_v_' + col.name), tz, fmt, already)} "
+                     f"AS {quote_ident(col.name)}")
     reasons = ",\n            ".join(
         [f"_check{i}" for i in range(len(checks))] + _reasons(entity, fmt, labels, type_words)
     )
