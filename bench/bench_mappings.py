@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="opskpi-bench-mappings-"))
-    mappings, problems = load_mappings(ROOT / "mappings" / "examples", with_files=True)
+    mappings, problems = load_mappings(ROOT / "mappings" / "examples")
     assert not problems, problems
     try:
         generated = work / "generated"

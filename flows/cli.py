@@ -156,7 +156,7 @@ def _check_mappings_quickly(settings: Settings, reload_mapping: str | None) -> P
     from flows.ingest.mappings import MappingError, load_mappings
 
     folder = _mappings_folder(settings)
-    mappings, problems = load_mappings(folder, with_files=True)
+    mappings, problems = load_mappings(folder)
     if problems:
         raise UsageError(f"{MappingError(problems)}. Nothing loaded")
     if reload_mapping and reload_mapping not in mappings.names():
@@ -369,6 +369,10 @@ def _render_check(result, folder: Path, exports: Path | None) -> str:
         for entry in mapping.files:
             idle = " (matches no file)" if exports is not None and entry in result.idle else ""
             lines.append(f"  {entry.where} [{entry.digest}]{idle}")
+            if exports is None and entry.by_name:
+                lines.append(f"    note: required {', '.join(entry.by_name)} not under columns: "
+                             "every file must have a source column of that name "
+                             "(--exports checks the files)")
     for preview in result.previews:
         entry = preview.entry
         lines.append("")

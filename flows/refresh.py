@@ -294,7 +294,7 @@ def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime,
                                      "reloaded", "not reloaded")):
             progress.info("%s", line)
 
-    mappings, problems = load_mappings(mappings_dir, with_files=True)
+    mappings, problems = load_mappings(mappings_dir)
     if problems:
         raise MappingError(problems)
     con = connect(build_db)

@@ -60,7 +60,7 @@ def check_mappings(folder: Path | None, exports_dir: Path | None = None,
                    preview_rows: int = 0) -> CheckResult:
     """Every problem of the mappings in ``folder``; with ``exports_dir`` also those that
     show next to the files, and (``preview_rows`` > 0) what each file's first rows give."""
-    mappings, problems = load_mappings(folder, with_files=exports_dir is not None)
+    mappings, problems = load_mappings(folder)
     result = CheckResult(mappings, problems)
     if exports_dir is None:
         return result

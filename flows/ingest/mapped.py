@@ -47,9 +47,9 @@ class MappedSource:
     type_words: dict[str, str] = field(default_factory=dict)
     extra: list[str] = field(default_factory=list)  # source columns no contract column uses
     sources: dict[str, ColumnSource] = field(default_factory=dict)  # contract column -> source
-    #: contract column -> (relation column of its values parsed by the entry's formats as
-    #: wall-clock TIMESTAMP or DATE, relation column parsed as TIMESTAMPTZ); None: absent
-    parsed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    #: contract column -> relation columns of its values parsed by the entry's notation:
+    #: (wall-clock TIMESTAMP or DATE, TIMESTAMPTZ, number as plain text); None: absent
+    parsed: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
 
     def checked_sql(self, entity, source: Source, fmt: str, timezone: str | None) -> str:
         """validate.checked_sql of this relation: the contract's rules on its values."""
@@ -130,15 +130,23 @@ def _converted(v: str, contract_type: str, spec: ColumnSource, read: ReadOptions
 
 
 def _parsed(v: str, contract_type: str, spec: ColumnSource, read: ReadOptions
-            ) -> tuple[str | None, str | None] | None:
-    """SQL of a date or timestamp column's value parsed by the entry's formats, typed:
-    (wall-clock TIMESTAMP, or DATE for a date column; TIMESTAMPTZ from a format with an
-    offset). None when no format applies."""
+            ) -> tuple[str | None, str | None, str | None] | None:
+    """SQL of a value parsed by the entry's notation, for checked_sql to take instead of
+    the text: (wall-clock TIMESTAMP, or DATE for a date column; TIMESTAMPTZ from a format
+    with an offset; a number as plain decimal text). Dates and timestamps the formats do
+    not parse are still judged in the contract's notation (native XLSX and Parquet dates
+    are ISO text); a number not in the entry's notation is not a number (no '1.5' read
+    as 1.5 where the decimal separator is ','). None: the text is judged as it is."""
+    if contract_type in ("num", "int"):
+        if not read.converts_numbers:
+            return None
+        pattern = quote_literal(number_pattern(read))
+        return None, None, f"CASE WHEN regexp_full_match({v}, {pattern}) THEN {plain_number(v, read)} END"
     ts_fmt, date_fmt = _formats(spec, contract_type, read)
     if contract_type in DATE_TYPES:
         if not date_fmt:
             return None
-        return f"CAST(try_strptime({v}, {quote_literal(date_fmt)}) AS DATE)", None
+        return f"CAST(try_strptime({v}, {quote_literal(date_fmt)}) AS DATE)", None, None
     if contract_type not in TIMESTAMP_TYPES or not (ts_fmt or date_fmt):
         return None
     naive = [f for f in (ts_fmt, date_fmt) if f and not _has_offset(f)]
@@ -149,7 +157,7 @@ def _parsed(v: str, contract_type: str, spec: ColumnSource, read: ReadOptions
         wall = f"try_strptime({v}, [{formats}])" if len(naive) > 1 else \
             f"try_strptime({v}, {formats})"
     instant = f"try_strptime({v}, {quote_literal(aware)})" if aware else None
-    return wall, instant
+    return wall, instant, None
 
 
 def _type_words(contract_type: str, spec: ColumnSource, read: ReadOptions) -> str | None:
@@ -238,7 +246,7 @@ def map_source(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sourc
         return trimmed[col.column]
 
     values: list[str] = []  # layer 2: the contract columns
-    parsed: dict[str, tuple[str | None, str | None]] = {}
+    parsed: dict[str, tuple[str | None, str | None, str | None]] = {}
     labels, type_words = {}, {}
     sql_specs: list[ColumnSource] = []
     for name, spec in specs.items():
@@ -259,8 +267,8 @@ def map_source(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sourc
             if typed is not None:
                 # passed typed: checked_sql takes these first and judges the text (the
                 # value as written) only where the entry's formats did not parse it
-                naive, aware = typed
-                parsed[name] = (f"p_{name}" if naive else None, f"q_{name}" if aware else None)
+                parsed[name] = tuple(f"{prefix}_{name}" if x else None  # type: ignore[assignment]
+                                     for prefix, x in zip("pqn", typed, strict=True))
                 values += [f"{x} AS {quote_ident(c)}" for x, c in zip(typed, parsed[name],
                                                                       strict=True) if x]
                 values.append(f"{v} AS {m}")
@@ -275,18 +283,25 @@ def map_source(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sourc
         values.append(f"{value} AS {m}")
 
     results: list[str] = []  # layer 3: the sql expressions' results
+    checks = list(source.row_checks)  # over the reader's table (layer 1)
+    own_checks: list[str] = []  # over layer 1 (values not parsed for an sql expression)
     if sql_specs:
         typed, results = _sql_columns(con, entry, source, cols, sql_specs)
-        values += [f"{_typed(trimmed_as, kind, read)} AS {quote_ident(name)}"
-                   for name, trimmed_as, kind in ((n, text_of(c), k) for n, c, k in typed)]
+        for name, col, kind, label in typed:
+            values.append(f"{_typed(text_of(col), kind, read)} AS {quote_ident(name)}")
+            check = lenient_check(name, text_of(col), kind, label, read)
+            if check:
+                own_checks.append(check)
 
-    n_checks = len(source.row_checks)
+    n_checks = len(checks) + len(own_checks)
     layer1 = ", ".join(
         ["s._row AS __opskpi_row"]
-        + [f"({check}) AS __opskpi_check{i}" for i, check in enumerate(source.row_checks)]
+        + [f"({check}) AS __opskpi_check{i}" for i, check in enumerate(checks)]
         + [f"nullif(trim(s.{quote_ident(c)}, {quote_literal(TRIMMED)}), '') AS {t}"
            for c, t in trimmed.items()])
-    carried = ["__opskpi_row"] + [f"__opskpi_check{i}" for i in range(n_checks)]
+    carried = (["__opskpi_row"] + [f"__opskpi_check{i}" for i in range(len(checks))]
+               + [f"({check}) AS __opskpi_check{len(checks) + i}"
+                  for i, check in enumerate(own_checks)])
     layer2 = ", ".join(carried + values)
     layer3 = ", ".join(
         ["__opskpi_row AS _row"] + [f"__opskpi_check{i} AS _check{i}" for i in range(n_checks)]
@@ -312,24 +327,26 @@ def map_source(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sourc
 
 def _sql_columns(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Source,
                  cols: _Columns, specs: list[ColumnSource]
-                 ) -> tuple[list[tuple[str, SourceColumn, str]], list[str]]:
-    """(each source column the expressions name: (its name, column, how it is typed);
-    each expression's result as trimmed text, named m_<contract column>)."""
+                 ) -> tuple[list[tuple[str, SourceColumn, str, str]], list[str]]:
+    """(each source column the expressions name: (its name, column, how it is typed, the
+    label of the first expression naming it); each expression's result as trimmed text,
+    named m_<contract column>)."""
     read = entry.read
-    refs: dict[str, SourceColumn] = {}
+    refs: dict[str, tuple[SourceColumn, str]] = {}
     for spec in specs:
         for ref in spec.refs:
             key = ref.strip(TRIMMED).lower()
             if key not in refs:
-                refs[key] = cols.get(ref, spec.label)
-    kinds = _infer_types(con, source.table, list(refs.values()), read)
+                refs[key] = (cols.get(ref, spec.label), spec.label)
+    kinds = _infer_types(con, source.table, [c for c, _ in refs.values()], read)
     first_error = None
     for typing in _typings(kinds):
-        named = [(col.name.strip(TRIMMED), col, typing[key]) for key, col in refs.items()]
+        named = [(col.name.strip(TRIMMED), col, typing[key], label)
+                 for key, (col, label) in refs.items()]
         probe = ", ".join(
             ["s._row AS __opskpi_row"]
             + [f"{_typed(f's.{quote_ident(col.column)}', kind, read)} AS {quote_ident(name)}"
-               for name, col, kind in named])
+               for name, col, kind, _ in named])
         inner = f"SELECT {probe} FROM {quote_ident(source.table)} AS s"
         try:
             types = []
@@ -350,15 +367,33 @@ def _sql_columns(con: duckdb.DuckDBPyConnection, entry: FileMapping, source: Sou
                        f"columns: {message}")
 
 
+def lenient_check(name: str, v: str, kind: str, label: str, read: ReadOptions) -> str | None:
+    """A row check for a column typed although some of its values do not parse (``kind``
+    ends in '?'): such a row is quarantined naming the expression and the source value."""
+    if "?" not in kind:
+        return None
+    if kind.startswith("num"):
+        words = _type_words("num", ColumnSource("", "column"), read) or "a number"
+    elif kind.startswith("date"):
+        words = f"a date ({read.date or 'YYYY-MM-DD'})"
+    else:
+        words = f"a timestamp ({read.timestamp})"
+    before = quote_literal(f"{label}: {name} '")
+    after = quote_literal(f"' is not {words}")
+    return (f"CASE WHEN {v} IS NOT NULL AND {_typed(v, kind, read)} IS NULL "
+            f"THEN {before} || left({v}, 80) || {after} END")
+
+
 def _message(exc: Exception) -> str:
     return re.sub(r"^[A-Za-z ]*Error: ", "", str(exc).strip().splitlines()[0])
 
 
 def _infer_types(con: duckdb.DuckDBPyConnection, table: str, columns: list[SourceColumn],
                  read: ReadOptions) -> dict[str, str]:
-    """{column key: 'num:<scale>' | 'date' | 'ts' | 'text' | 'empty'} from the file's values:
-    how ``read`` parses the whole column. Numbers first (cheap); only the columns that
-    are not numbers are tried as dates and timestamps."""
+    """How ``read`` parses each whole column: {column key: kind}, kind one of 'num:<scale>',
+    'date', 'ts' (every value parses), the same with '?' ('num?:<scale>': some values
+    parse, the others would be quarantined), 'text', 'empty'. Numbers first (cheap);
+    only the columns that are not all numbers are tried as dates and timestamps."""
     if not columns:
         return {}
     trimmed = ", ".join(f"nullif(trim({quote_ident(c.column)}, {quote_literal(TRIMMED)}), '') AS v{i}"
@@ -369,25 +404,27 @@ def _infer_types(con: duckdb.DuckDBPyConnection, table: str, columns: list[Sourc
     selects = []
     for i in range(len(columns)):
         v = f"v{i}"
+        is_number = f"regexp_full_match({v}, {pattern})"
         selects += [
             f"count({v})",
-            f"coalesce(bool_and({v} IS NULL OR regexp_full_match({v}, {pattern})), true)",
+            f"count({v}) FILTER ({is_number})",
             rf"coalesce(bool_or(regexp_full_match({v}, '^[+-]?0\d.*')), false)",
-            f"coalesce(max(CASE WHEN strpos({v}, {d}) > 0 THEN length({v}) - strpos({v}, {d}) "
-            "ELSE 0 END), 0)",
+            f"coalesce(max(CASE WHEN {is_number} AND strpos({v}, {d}) > 0 "
+            f"THEN length({v}) - strpos({v}, {d}) ELSE 0 END), 0)",
         ]
     row = con.execute(f"SELECT {', '.join(selects)} FROM {relation}").fetchone()
     kinds: dict[str, str] = {}
     others: list[int] = []
     for i, col in enumerate(columns):
-        count, numeric, code, scale = row[i * 4:(i + 1) * 4]
+        count, numbers, code, scale = row[i * 4:(i + 1) * 4]
         key = col.name.strip(TRIMMED).lower()
         if not count:
             kinds[key] = "empty"
-        elif numeric and not code and scale <= MAX_SCALE:
-            kinds[key] = f"num:{scale}"
-        else:
-            kinds[key] = "text"
+            continue
+        kinds[key] = "text"
+        if numbers and not code and scale <= MAX_SCALE:
+            kinds[key] = f"num:{scale}" if numbers == count else f"num?:{scale}"
+        if numbers != count:
             others.append(i)
     if others:
         checks = []
@@ -396,26 +433,35 @@ def _infer_types(con: duckdb.DuckDBPyConnection, table: str, columns: list[Sourc
                     else rf"regexp_full_match(v{i}, '^\d{{4}}-\d{{2}}-\d{{2}}$')")
             ts = (f"try_strptime(v{i}, {quote_literal(read.timestamp)}) IS NOT NULL"
                   if read.timestamp else "false")
-            checks += [f"coalesce(bool_and(v{i} IS NULL OR {date}), true)",
-                       f"coalesce(bool_and(v{i} IS NULL OR {ts}), true)"]
+            checks += [f"count(v{i}) FILTER ({date})", f"count(v{i}) FILTER ({ts})"]
         found = con.execute(f"SELECT {', '.join(checks)} FROM {relation}").fetchone()
         for n, i in enumerate(others):
             key = columns[i].name.strip(TRIMMED).lower()
-            if found[2 * n]:
+            count, dates, stamps = row[i * 4], found[2 * n], found[2 * n + 1]
+            if dates == count:
                 kinds[key] = "date"
-            elif found[2 * n + 1] and read.timestamp:
+            elif stamps == count:
                 kinds[key] = "ts"
+            elif kinds[key] != "text":
+                continue  # some numbers: 'num?'
+            elif dates >= max(stamps, 1):
+                kinds[key] = "date?"
+            elif stamps:
+                kinds[key] = "ts?"
     return kinds
 
 
 def _typings(kinds: dict[str, str]) -> list[dict[str, str]]:
-    """Typings to try, best first: as inferred (an all-empty column as a number, then
-    as text), then every column as (normalized) text."""
-    candidates = [
-        {k: ("num:0" if v == "empty" else v) for k, v in kinds.items()},
-        {k: ("text" if v == "empty" else v) for k, v in kinds.items()},
-        dict.fromkeys(kinds, "text"),
-    ]
+    """Typings to try, best first: columns every value of which parses typed, the others
+    as text (an all-empty column as a number, then as text); then also the columns only
+    some values of which parse (their other rows are quarantined); then every column as
+    (normalized) text."""
+    def pick(lenient: bool, empty: str) -> dict[str, str]:
+        return {k: (empty if v == "empty" else v if "?" not in v or lenient else "text")
+                for k, v in kinds.items()}
+
+    candidates = [pick(False, "num:0"), pick(False, "text"), pick(True, "num:0"),
+                  pick(True, "text"), dict.fromkeys(kinds, "text")]
     unique: list[dict[str, str]] = []
     for c in candidates:
         if c not in unique:
@@ -425,6 +471,7 @@ def _typings(kinds: dict[str, str]) -> list[dict[str, str]]:
 
 def _typed(v: str, kind: str, read: ReadOptions) -> str:
     """SQL of a source column (``v``: its trimmed text) as an sql expression sees it."""
+    kind = kind.replace("?", "")
     if kind.startswith("num:"):
         return f"TRY_CAST({plain_number(v, read)} AS DECIMAL(38, {int(kind[4:])}))"
     if kind == "date":

@@ -119,12 +119,8 @@ class ColumnSource:
         if self.kind == "sql":
             sql = " ".join((self.sql or "").split())
             return f"sql {sql[:77] + '...' if len(sql) > 80 else sql}"
-        how = [f"from {self.column}"]
-        if self.map:
-            how.append("via map")
-        if self.format:
-            how.append(f"format {self.format}")
-        return ", ".join(how)
+        how = f"from {self.column}" + (" via map" if self.map else "")
+        return how + (f", format {self.format}" if self.format else "")
 
     @property
     def label(self) -> str:
@@ -168,6 +164,13 @@ class FileMapping:
 
     def column(self, contract: str) -> ColumnSource | None:
         return next((c for c in self.columns if c.contract == contract), None)
+
+    @property
+    def by_name(self) -> list[str]:
+        """Required contract columns not under ``columns``: each file must have a source
+        column of the same name (mappings.md)."""
+        listed = {c.contract for c in self.columns}
+        return [c for c in self.entity.required if c not in listed]
 
 
 @dataclass(frozen=True)
@@ -291,14 +294,12 @@ def mapping_files(folder: Path) -> list[Path]:
                   if p.is_file() and p.suffix.lower() in (".yml", ".yaml"))
 
 
-def load_mappings(folder: Path | None, *, with_files: bool = False
-                  ) -> tuple[MappingSet, list[Problem]]:
+def load_mappings(folder: Path | None) -> tuple[MappingSet, list[Problem]]:
     """Read and check every mapping of ``folder`` (None or missing: no mappings).
 
-    Returns the valid mappings and every problem found. ``with_files``: the exports
-    will be looked at (check_files), so a required contract column left out of
-    ``columns`` may still come from a source column of its own name; without files
-    that is a problem."""
+    Returns the valid mappings and every problem found. A required contract column left
+    out of ``columns`` is no problem here: it may come from a source column of its own
+    name (mappings.md), which only the files can tell (mapcheck.py)."""
     if folder is None or not Path(folder).is_dir():
         return MappingSet(Path(folder) if folder else None), []
     folder = Path(folder)
@@ -309,7 +310,7 @@ def load_mappings(folder: Path | None, *, with_files: bool = False
     try:
         for path in mapping_files(folder):
             shown = _shown_path(path)
-            found = _load_one(con, path, shown, problems, with_files)
+            found = _load_one(con, path, shown, problems)
             if found is None:
                 continue
             if found.source.lower() in seen_sources:
@@ -331,8 +332,8 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, path: Path, shown: str, problems: list[Problem],
-              with_files: bool) -> Mapping | None:
+def _load_one(con: duckdb.DuckDBPyConnection, path: Path, shown: str,
+              problems: list[Problem]) -> Mapping | None:
     try:
         doc = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -373,7 +374,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, shown: str, problems: 
                                 "match, entity, read and columns)"))
     else:
         for index, raw in enumerate(files, start=1):
-            entry = _entry(con, shown, source, timezone, index, raw, problems, with_files)
+            entry = _entry(con, shown, source, timezone, index, raw, problems)
             if entry is not None:
                 entries.append(entry)
     if len(problems) > start:
@@ -400,7 +401,7 @@ def _did_you_mean(word: str, choices) -> str:
 
 
 def _entry(con: duckdb.DuckDBPyConnection, shown: str, source: str, timezone: str | None,
-           index: int, raw: Any, problems: list[Problem], with_files: bool) -> FileMapping | None:
+           index: int, raw: Any, problems: list[Problem]) -> FileMapping | None:
     start = len(problems)
     if not isinstance(raw, dict):
         problems.append(Problem(shown, f"entry {index}", "not a mapping with match, entity, "
@@ -436,7 +437,7 @@ def _entry(con: duckdb.DuckDBPyConnection, shown: str, source: str, timezone: st
     read = _read_options(con, raw.get("read"), problem)
     columns: list[ColumnSource] = []
     if entity is not None:
-        columns = _columns(con, entity, read, raw.get("columns"), problem, with_files)
+        columns = _columns(con, entity, raw.get("columns"), problem)
     if len(problems) > start or entity is None or read is None or pattern is None:
         return None
     digest = hashlib.sha256(json.dumps({"timezone": timezone, "entry": raw}, sort_keys=True,
@@ -525,8 +526,8 @@ def _duck_message(exc: Exception) -> str:
     return re.sub(r"^[A-Za-z ]*Error: ", "", text)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, entity: Entity, read: ReadOptions | None,
-             raw: Any, problem, with_files: bool) -> list[ColumnSource]:
+def _columns(con: duckdb.DuckDBPyConnection, entity: Entity, raw: Any,
+             problem) -> list[ColumnSource]:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -543,14 +544,6 @@ def _columns(con: duckdb.DuckDBPyConnection, entity: Entity, read: ReadOptions |
         found = _column(con, entity, name, spec, problem)
         if found is not None:
             out.append(found)
-    if not with_files:
-        listed = {c.contract for c in out} | {str(k).strip().lower() for k in raw}
-        unlisted = [r for r in entity.required if r not in listed]
-        if unlisted:
-            problem(f"required column{'s' if len(unlisted) > 1 else ''} {', '.join(unlisted)} "
-                    f"{'have' if len(unlisted) > 1 else 'has'} no source: not under columns "
-                    "(only a source column of the same name could supply "
-                    f"{'them' if len(unlisted) > 1 else 'it'}: give --exports to check the files)")
     return out
 
 

@@ -100,12 +100,15 @@ def map_columns(entity: Entity, source: Source) -> tuple[dict[str, str], list[st
 
 
 def _convert(col: Column, v: str, tz: str, fmt: str,
-             parsed: tuple[str | None, str | None] = (None, None)) -> str:
+             parsed: tuple[str | None, str | None, str | None] = (None, None, None)) -> str:
     """SQL converting cleaned text ``v`` to the column's type (NULL when it cannot).
 
-    ``parsed``: SQL of the value already parsed by a mapping's format (wall-clock
-    TIMESTAMP or DATE, TIMESTAMPTZ), taken first; the text is converted where it is null."""
-    naive, aware = parsed
+    ``parsed``: SQL of the value already parsed by a mapping's notation: a wall-clock
+    TIMESTAMP or DATE, a TIMESTAMPTZ (taken first; the text is converted where they are
+    null), a number as plain text (converted instead of the text)."""
+    naive, aware, plain = parsed
+    if plain:
+        return _convert(col, plain, tz, fmt)
     if naive or aware:
         if col.type in ("ts", "date_or_ts"):
             first = [aware] if aware else []
@@ -155,12 +158,14 @@ def _shown(v: str) -> str:
 
 
 def _reasons(entity: Entity, fmt: str, labels: dict[str, str] | None = None,
-             type_words: dict[str, str] | None = None) -> list[str]:
+             type_words: dict[str, str] | None = None, plain: frozenset[str] = frozenset()
+             ) -> list[str]:
     """One SQL expression per possible reason: a message when broken, else NULL.
 
     ``labels``: how a reason names a contract column (a mapped file's reasons also name
     the source column or expression the value came from); ``type_words``: what a value
-    should have looked like, when a mapping gave its own format."""
+    should have looked like, when a mapping gave its own format; ``plain``: columns whose
+    numbers a mapping's notation turned into plain text (``_n_<column>``)."""
     labels, type_words = labels or {}, type_words or {}
 
     def label(column: str) -> str:
@@ -190,9 +195,10 @@ def _reasons(entity: Entity, fmt: str, labels: dict[str, str] | None = None,
             word = quote_literal(" is not " + type_words.get(col.name, _TYPE_WORDS[col.type]))
             if col.type in ("num", "int"):  # the notation is right, the value too large
                 pattern = NUM_RE if col.type == "num" else INT_RE
+                notation = quote_ident("_n_" + col.name) if col.name in plain else v
                 limit = ("too large for a number (at most 28 digits before the point)"
                          if col.type == "num" else "too large for an integer (64 bits)")
-                word = (f"CASE WHEN regexp_full_match({v}, '{pattern}') "
+                word = (f"CASE WHEN regexp_full_match({notation}, '{pattern}') "
                         f"THEN {quote_literal(' is ' + limit)} ELSE {word} END")
             out.append(
                 f"CASE WHEN {v} IS NOT NULL AND {t} IS NULL AND {value_ok} "
@@ -239,7 +245,7 @@ def _reasons(entity: Entity, fmt: str, labels: dict[str, str] | None = None,
 def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: str, *,
                 relation: str | None = None, labels: dict[str, str] | None = None,
                 type_words: dict[str, str] | None = None, timezone: str | None = None,
-                parsed: dict[str, tuple[str | None, str | None]] | None = None) -> str:
+                parsed: dict[str, tuple[str | None, str | None, str | None]] | None = None) -> str:
     """SELECT of the source rows: ``_row``, the typed contract columns and ``_reasons``
     (every rule broken, plus what the reader found wrong with the row itself).
 
@@ -263,7 +269,8 @@ def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: st
         if col.default is not None:
             text = f"coalesce({text}, {quote_literal(col.default)})"
         cleaned.append(f"{text} AS {quote_ident('_v_' + col.name)}")
-        for prefix, column in zip(("_p_", "_q_"), parsed.get(col.name, (None, None)), strict=True):
+        for prefix, column in zip(("_p_", "_q_", "_n_"), parsed.get(col.name, (None,) * 3),
+                                  strict=True):
             if column:
                 cleaned.append(f"{quote_ident(column)} AS {quote_ident(prefix + col.name)}")
     checks = [f"{check} AS _check{i}" for i, check in enumerate(source.row_checks)]
@@ -277,13 +284,15 @@ def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: st
         tz, join = "'UTC'", ""
     typed = []
     for col in entity.columns:
-        naive, aware = parsed.get(col.name, (None, None))
-        already = (quote_ident("_p_" + col.name) if naive else None,
-                   quote_ident("_q_" + col.name) if aware else None)
+        already = tuple(quote_ident(prefix + col.name) if column else None
+                        for prefix, column in zip(("_p_", "_q_", "_n_"),
+                                                  parsed.get(col.name, (None,) * 3), strict=True))
         typed.append(f"{_convert(col, quote_ident('_v_' + col.name), tz, fmt, already)} "
                      f"AS {quote_ident(col.name)}")
     reasons = ",\n            ".join(
-        [f"_check{i}" for i in range(len(checks))] + _reasons(entity, fmt, labels, type_words)
+        [f"_check{i}" for i in range(len(checks))]
+        + _reasons(entity, fmt, labels, type_words,
+                   frozenset(c for c, columns in parsed.items() if columns[2]))
     )
     return f"""
         WITH _c AS (
