@@ -213,6 +213,12 @@ def test_match_globs(glob: str, path: str, matches: bool) -> None:
 
 E1 = "entry 1 (match 'tms/*.csv', carriers)"
 
+
+def with_read(options: str) -> str:
+    """CARRIERS with a read: block."""
+    return CARRIERS.replace("    columns:", f"    read: {{ {options} }}\n    columns:")
+
+
 MISTAKES = [
     ("bad_yaml", "source: tms\nfiles:\n  - match: 'tms/*.csv'\n    entity: [carriers\n",
      ["m.yml: not valid YAML: line 5, column 1: expected ',' or ']', but got '<stream end>'"]),
@@ -251,27 +257,27 @@ MISTAKES = [
     ("sql_two_expressions", CARRIERS + "      mode: { sql: 'A, B' }\n",
      [f"m.yml: {E1}: column 'mode': sql: does not compile: not one expression (a comma, FROM or "
       "a clause?)"]),
-    ("format_bad_directive", CARRIERS.replace("    columns:", "    read: { date: '%d.%m.%Q' }\n    columns:"),
+    ("format_bad_directive", with_read("date: '%d.%m.%Q'"),
      [f"m.yml: {E1}: read: date: '%d.%m.%Q' is not a strptime format: Failed to parse format "
       "specifier %d.%m.%Q: Unrecognized format for strftime/strptime: %Q"]),
-    ("format_without_directives", CARRIERS.replace("    columns:", "    read: { timestamp: 'dd.mm.yyyy HH:MM' }\n    columns:"),
+    ("format_without_directives", with_read("timestamp: 'dd.mm.yyyy HH:MM'"),
      [f"m.yml: {E1}: read: timestamp: 'dd.mm.yyyy HH:MM' is not a strptime format: it has no "
       "%-directives (e.g. '%d.%m.%Y' for 31.12.2026)"]),
-    ("format_without_year", CARRIERS.replace("    columns:", "    read: { date: '%d.%m.' }\n    columns:"),
+    ("format_without_year", with_read("date: '%d.%m.'"),
      [f"m.yml: {E1}: read: date: '%d.%m.' does not parse back the date it writes ('27.11.'): "
       "it needs the year, month and day"]),
     ("format_on_a_number", CARRIERS + "      on_time_target: { from: Q, format: '%d' }\n",
      [f"m.yml: {E1}: column 'on_time_target': format: on_time_target is a num column; a format "
       "is for date and timestamp columns (numbers use read: decimal/thousands)"]),
-    ("unknown_read_option", CARRIERS.replace("    columns:", "    read: { delimeter: ';' }\n    columns:"),
+    ("unknown_read_option", with_read("delimeter: ';'"),
      [f"m.yml: {E1}: read: unknown option 'delimeter' (did you mean 'delimiter'?) (options: "
       "delimiter, encoding, decimal, thousands, date, timestamp, header_row, sheet, skip_footer)"]),
-    ("bad_read_values", CARRIERS.replace("    columns:", "    read: { delimiter: ';;', encoding: ebcdic, decimal: ';', header_row: 0 }\n    columns:"),
+    ("bad_read_values", with_read("delimiter: ';;', encoding: ebcdic, decimal: ';', header_row: 0"),
      [f"m.yml: {E1}: read: delimiter: ';;' is not one character (e.g. ';', '|', 'tab')",
       f"m.yml: {E1}: read: encoding: 'ebcdic' is not one of utf-8, latin-1, cp1252, utf-16",
       f"m.yml: {E1}: read: decimal: ';' is not '.' or ','",
       f"m.yml: {E1}: read: header_row: '0' is not a whole number ≥ 1"]),
-    ("thousands_equals_decimal", CARRIERS.replace("    columns:", "    read: { decimal: ',', thousands: ',' }\n    columns:"),
+    ("thousands_equals_decimal", with_read("decimal: ',', thousands: ','"),
      [f"m.yml: {E1}: read: thousands ',' is also the decimal separator"]),
     ("map_not_pairs", CARRIERS + "      mode: { from: ART, map: [a, b] }\n",
      [f"m.yml: {E1}: column 'mode': map: expected source value → contract value pairs, e.g. "
@@ -331,7 +337,8 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 
 def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
-    write(tmp_path / "maps", "m.yml", CARRIERS + "      carrier_nam: NAME\n      mode: { sql: 'frobnicate(ART)' }\n")
+    write(tmp_path / "maps", "m.yml",
+          CARRIERS + "      carrier_nam: NAME\n      mode: { sql: 'frobnicate(ART)' }\n")
     done = run_cli("mappings", "check", "--mappings", "maps", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [

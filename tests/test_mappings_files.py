@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from textwrap import dedent
 
-import pytest
 import xlsxwriter
 
 from flows.db import connect
@@ -611,7 +610,8 @@ def test_check_shows_what_each_contract_column_gets(tmp_path, exports):
     import subprocess
     import sys
 
-    write(exports, "tms/SPEDITEURE.csv", lines("NR;NAME;ART;QUOTE;X", "C1;Alpha;ltl;0,9;", "C2;Beta;boat;0,8;"))
+    write(exports, "tms/SPEDITEURE.csv",
+          lines("NR;NAME;ART;QUOTE;X", "C1;Alpha;ltl;0,9;", "C2;Beta;boat;0,8;"))
     write(exports, "notes.csv", "a\n1\n")
     mapping(tmp_path, GERMAN_CARRIERS.replace("{encoding}", "utf-8"))
     done = subprocess.run([sys.executable, "-m", "flows.cli", "mappings", "check", "--mappings",
@@ -634,3 +634,30 @@ def test_check_shows_what_each_contract_column_gets(tmp_path, exports):
         "  notes.csv",
         "mappings OK: 1 in maps",
     ]
+
+
+def test_defaults_fill_null_values_of_mapped_numbers(tmp_path, exports, wh):
+    folder = mapping(tmp_path, """
+        source: wms
+        files:
+          - match: "WE_*.csv"
+            entity: goods_receipts
+            read: { delimiter: ";", decimal: ",", thousands: ".", timestamp: "%d.%m.%Y %H:%M" }
+            columns:
+              receipt_id: BELEG
+              po_id: BESTELLUNG
+              po_line: POS
+              site_id: WERK
+              received_qty: MENGE
+              rejected_qty: ABGELEHNT
+              received_at: DATUM
+              updated_at: DATUM
+        """)
+    write(exports, "WE_1.csv", lines(
+        "BELEG;BESTELLUNG;POS;WERK;MENGE;ABGELEHNT;DATUM",
+        "R1;P1;10;S1;1.000;;05.01.2026 10:00",      # null rejected_qty = 0 (exports.md)
+        "R2;P1;20;S1;2,5;0,5;05.01.2026 11:00"))
+    wh.ingest(exports, mappings=folder)
+    assert wh.rows("SELECT receipt_id, po_line, received_qty, rejected_qty FROM raw.goods_receipts "
+                   "ORDER BY _row") == [("R1", 10, Decimal("1000"), Decimal("0")),
+                                        ("R2", 20, Decimal("2.5"), Decimal("0.5"))]

@@ -271,8 +271,13 @@ def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: st
         cleaned.append(f"{text} AS {quote_ident('_v_' + col.name)}")
         for prefix, column in zip(("_p_", "_q_", "_n_"), parsed.get(col.name, (None,) * 3),
                                   strict=True):
-            if column:
-                cleaned.append(f"{quote_ident(column)} AS {quote_ident(prefix + col.name)}")
+            if not column:
+                continue
+            value = quote_ident(column)
+            if prefix == "_n_" and col.default is not None and src:  # null = the default
+                value = (f"CASE WHEN {quote_ident(src)} IS NULL THEN {quote_literal(col.default)} "
+                         f"ELSE {value} END")
+            cleaned.append(f"{value} AS {quote_ident(prefix + col.name)}")
     checks = [f"{check} AS _check{i}" for i, check in enumerate(source.row_checks)]
 
     if timezone is not None:
