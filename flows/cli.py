@@ -149,7 +149,7 @@ def _mappings_folder(settings: Settings) -> Path:
     return default_mappings_dir(settings.exports_dir)
 
 
-def _check_mappings_quickly(settings: Settings, reload_mapping: str | None) -> Path:
+def _check_mappings_quickly(settings: Settings, reload_mapping: str | None) -> None:
     """The mappings' own mistakes (YAML, entity and column names, formats, sql that does
     not compile), found before Prefect even starts; the flow's first step checks them
     against the files."""
@@ -162,7 +162,6 @@ def _check_mappings_quickly(settings: Settings, reload_mapping: str | None) -> P
     if reload_mapping and reload_mapping not in mappings.names():
         raise UsageError(f"--reload-mapping: no mapping named {reload_mapping!r} in {folder} "
                          f"(mappings: {', '.join(mappings.names()) or 'none'})")
-    return folder
 
 
 def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, verbose: bool,
@@ -179,7 +178,7 @@ def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, verbose
             pass
     except PermissionError:
         raise UsageError(f"--exports: '{settings.exports_dir}' is not readable") from None
-    mappings_dir = _check_mappings_quickly(settings, reload_mapping)
+    _check_mappings_quickly(settings, reload_mapping)
     paths = resolve(settings)
     try:
         # held before Prefect is even imported: a second refresh is told at once
@@ -187,9 +186,10 @@ def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, verbose
             _quiet_logging(verbose)
             from flows.refresh import run_refresh
 
+            # an explicit folder (option or OPSKPI_MAPPINGS_DIR); None: the flow's default
             code, message, _ = run_refresh(settings.exports_dir, settings.warehouse, as_of,
-                                           full_refresh, settings.state_dir, mappings_dir,
-                                           reload_mapping)
+                                           full_refresh, settings.state_dir,
+                                           settings.mappings_dir, reload_mapping)
     except RefreshBusy as exc:
         return EXIT_BUSY, f"BUSY: {exc}"
     return code, message

@@ -176,7 +176,7 @@ def _deliveries(warehouse: Path) -> list[tuple]:
 
 
 @pytest.mark.slow
-def test_a_corrected_status_map_reloaded_changes_the_kpis(prefect_api_url, tmp_path) -> None:
+def test_a_corrected_status_map_reloaded_changes_the_kpis(cli_env, tmp_path) -> None:
     from flows.refresh import EXIT_PUBLISHED, run_refresh
 
     exports = tmp_path / "exports"
@@ -201,10 +201,19 @@ def test_a_corrected_status_map_reloaded_changes_the_kpis(prefect_api_url, tmp_p
     assert record["files"]["files_reloaded"] == 0  # a changed mapping alone reloads nothing
     assert _daily(warehouse, "freight_cost_per_unit") == wrong
 
-    code, message, record = run_refresh(exports, warehouse, AS_OF, mappings_dir=maps,
-                                        reload_mapping="sap_wms")
-    assert code == EXIT_PUBLISHED, message
-    assert record["files"]["files_reloaded"] == 1
+    # the reload through the command line, as an operator runs it
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "refresh", "--exports", str(exports), "--warehouse",
+         str(warehouse), "--as-of", AS_OF.isoformat(), "--mappings", str(maps),
+         "--reload-mapping", "sap_wms"],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, env=cli_env,
+        timeout=600, check=False)
+    assert done.returncode == EXIT_PUBLISHED, done.stderr[-3000:]
+    progress = done.stderr.splitlines()
+    assert ("reloaded sap/LIEFERUNG_2026-03.csv as shipments (mapping sap_wms entry 1 (match "
+            "'sap/LIEFERUNG_*.csv', shipments)): 5 rows, 4 loaded, 1 quarantined") in progress
+    assert ("build: a full dbt build, because 1 file(s) were reloaded through a changed mapping "
+            "(the records they fed are rebuilt)") in progress
     # SH4 is cancelled now (03-03: SH3 alone, 5 / 4) and SH5 ('99', deleted) is quarantined:
     # it leaves the facts, which only a rebuild from raw does (no new version of SH5)
     assert _daily(warehouse, "freight_cost_per_unit") == {
