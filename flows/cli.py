@@ -1,4 +1,4 @@
-"""The ``opskpi`` command: generate, refresh, demo, serve, status, report, query.
+"""The ``opskpi`` command: generate, refresh, demo, serve, status, report, query, mappings.
 
 Every outcome is one line (the last thing printed), every error too: details and
 tracebacks go to the run log that the line names. Exit codes: 0 published (or done),
@@ -52,6 +52,10 @@ AsOfOpt = Annotated[str | None, typer.Option(
     show_default=False)]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v", help="Show the run's whole log on the terminal (else: one line per step).")]
+MappingsOpt = Annotated[Path | None, typer.Option(
+    "--mappings", help="Folder of source mappings, one *.yml per source system "
+    "[default: OPSKPI_MAPPINGS_DIR or 'mappings' beside the exports folder's parent]",
+    show_default=False)]
 
 
 class UsageError(Exception):
@@ -121,19 +125,54 @@ def refresh(
     as_of: AsOfOpt = None,
     full_refresh: Annotated[bool, typer.Option(
         "--full-refresh", help="Rebuild every incremental model from scratch.")] = False,
+    mappings: MappingsOpt = None,
+    reload_mapping: Annotated[str | None, typer.Option(
+        "--reload-mapping", help="Load the files already loaded through this source mapping "
+        "again, through its current entries, replacing the records they produced (then a full "
+        "dbt build).", show_default=False)] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Ingest → build → check → publish → report.
-    Exit 0 published, 1 failed, 2 blocked by the gate, 3 busy, 64 usage error."""
-    settings = _settings(exports_dir=exports, warehouse=warehouse, state_dir=state_dir)
+    Exit 0 published, 1 failed, 2 blocked by the gate, 3 busy, 64 usage error (also a
+    broken source mapping: nothing is loaded)."""
+    settings = _settings(exports_dir=exports, warehouse=warehouse, state_dir=state_dir,
+                         mappings_dir=mappings)
     day = _parse_date(as_of, "--as-of") or settings.as_of
-    code, message = _refresh(settings, day, full_refresh, verbose)
+    code, message = _refresh(settings, day, full_refresh, verbose, reload_mapping)
     _say_last(message, err=code != EXIT_OK)
     raise typer.Exit(code)
 
 
-def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, verbose: bool) -> tuple[int, str]:
-    """Check what can be checked in a blink (the folder, the lock), then run the flow."""
+def _mappings_folder(settings: Settings) -> Path:
+    """The mapping folder of ``settings``; one named explicitly must exist."""
+    from flows.ingest.mappings import default_mappings_dir
+
+    if settings.mappings_dir is not None:
+        if not settings.mappings_dir.is_dir():
+            raise UsageError(f"--mappings: folder not found: {settings.mappings_dir}")
+        return settings.mappings_dir
+    return default_mappings_dir(settings.exports_dir)
+
+
+def _check_mappings_quickly(settings: Settings, reload_mapping: str | None) -> None:
+    """The mappings' own mistakes (YAML, entity and column names, formats, sql that does
+    not compile), found before Prefect even starts; the flow's first step checks them
+    against the files."""
+    from flows.ingest.mappings import MappingError, load_mappings
+
+    folder = _mappings_folder(settings)
+    mappings, problems = load_mappings(folder)
+    if problems:
+        raise UsageError(f"{MappingError(problems)}. Nothing loaded")
+    if reload_mapping and reload_mapping not in mappings.names():
+        raise UsageError(f"--reload-mapping: no mapping named {reload_mapping!r} in {folder} "
+                         f"(mappings: {', '.join(mappings.names()) or 'none'})")
+
+
+def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, verbose: bool,
+             reload_mapping: str | None = None) -> tuple[int, str]:
+    """Check what can be checked in a blink (the folder, the mappings, the lock), then run
+    the flow."""
     from flows.warehouse.lock import RefreshBusy, refresh_lock
     from flows.warehouse.paths import resolve
 
@@ -144,6 +183,7 @@ def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, verbose
             pass
     except PermissionError:
         raise UsageError(f"--exports: '{settings.exports_dir}' is not readable") from None
+    _check_mappings_quickly(settings, reload_mapping)
     paths = resolve(settings)
     try:
         # held before Prefect is even imported: a second refresh is told at once
@@ -151,8 +191,10 @@ def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, verbose
             _quiet_logging(verbose)
             from flows.refresh import run_refresh
 
+            # an explicit folder (option or OPSKPI_MAPPINGS_DIR); None: the flow's default
             code, message, _ = run_refresh(settings.exports_dir, settings.warehouse, as_of,
-                                           full_refresh, settings.state_dir)
+                                           full_refresh, settings.state_dir,
+                                           settings.mappings_dir, reload_mapping)
     except RefreshBusy as exc:
         return EXIT_BUSY, f"BUSY: {exc}"
     return code, message
@@ -288,6 +330,87 @@ def query(
     except QueryError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(EXIT_FAILED) from None
+
+
+mappings_app = typer.Typer(
+    help="Source mappings: read a system's own exports (its column names, codes, number "
+    "and date notation) as contract entities. See docs/mappings.md.",
+    no_args_is_help=True,
+)
+app.add_typer(mappings_app, name="mappings")
+
+
+@mappings_app.command("check")
+def mappings_check(
+    mappings: MappingsOpt = None,
+    exports: Annotated[Path | None, typer.Option(
+        "--exports", help="Also read the first rows of every file a mapping matches and show "
+        "what each contract column gets; list the files nothing matches.",
+        show_default=False)] = None,
+    rows: Annotated[int, typer.Option(help="Rows shown per file with --exports.")] = 3,
+) -> None:
+    """Check every mapping (YAML, entities and columns, formats, sql expressions, map
+    keys; with --exports also against the files) without loading anything.
+    Exit 0 when all is well, 1 when a mapping has a problem, 64 usage error."""
+    from flows.ingest.mapcheck import check_mappings
+
+    settings = _settings(mappings_dir=mappings, exports_dir=exports)
+    folder = _mappings_folder(settings)
+    if exports is not None and not exports.is_dir():
+        raise UsageError(f"--exports: folder not found: {exports}")
+    if not folder.is_dir():
+        _say_last(f"no mappings: {folder} does not exist (files are read by their names, "
+                  "exports.md)", err=False)
+        raise typer.Exit(EXIT_OK)
+    result = check_mappings(folder, exports, preview_rows=max(rows, 1) if exports else 0)
+    typer.echo(_render_check(result, folder, exports))
+    problems = len(result.problems) + len(result.conflicts)
+    if problems:
+        _say_last(f"{problems} problem(s) in the mappings of {folder}: nothing would load "
+                  "until they are fixed", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    _say_last(f"mappings OK: {len(result.mappings.mappings)} in {folder}", err=False)
+    raise typer.Exit(EXIT_OK)
+
+
+def _render_check(result, folder: Path, exports: Path | None) -> str:
+    """The check as text: problems first, then each mapping, each file's preview."""
+    lines = [f"ERROR {p}" for p in result.problems + result.conflicts]
+    for mapping in result.mappings.mappings:
+        zone = f", wall-clock times in {mapping.timezone}" if mapping.timezone else ""
+        lines.append(f"{mapping.path}: source {mapping.source}{zone}, "
+                     f"{len(mapping.files)} entr{'y' if len(mapping.files) == 1 else 'ies'}")
+        for entry in mapping.files:
+            idle = " (matches no file)" if exports is not None and entry in result.idle else ""
+            lines.append(f"  {entry.where} [{entry.digest}]{idle}")
+            if exports is None and entry.by_name:
+                lines.append(f"    note: required {', '.join(entry.by_name)} not under columns: "
+                             "every file must have a source column of that name "
+                             "(--exports checks the files)")
+    for preview in result.previews:
+        entry = preview.entry
+        lines.append("")
+        lines.append(f"{preview.rel} → {entry.entity.name} through {entry.source} {entry.where}")
+        if preview.problem:
+            lines.append(f"  would be REJECTED: {preview.problem}")
+            continue
+        width = max((len(c) for c, _, _ in preview.columns), default=10)
+        for column, where, values in preview.columns:
+            shown = ", ".join("null" if v is None else repr(v) for v in values) or "(no rows)"
+            lines.append(f"  {column:<{width}}  ← {where}: {shown}")
+        for row, reasons in preview.quarantined:
+            lines.append(f"  row {row} would be quarantined: {reasons}")
+        if preview.extra:
+            lines.append(f"  not used (schema drift): {', '.join(preview.extra)}")
+    if exports is not None:
+        lines.append("")
+        if result.unmatched:
+            lines.append(f"{len(result.unmatched)} file(s) matched by no mapping and no contract "
+                         "name (skipped as unrecognised):")
+            lines += [f"  {rel}" for rel in result.unmatched]
+        else:
+            lines.append("every file is matched by a mapping or named after an entity")
+    return "\n".join(lines)
 
 
 #: The one line that tells the user the outcome, printed after everything else.

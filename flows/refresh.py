@@ -31,6 +31,8 @@ from flows.build.docs import generate_docs
 from flows.db import connect
 from flows.gate import GateResult, run_quality_gate
 from flows.ingest.load import ingest_exports
+from flows.ingest.mapcheck import preflight
+from flows.ingest.mappings import MappingError, default_mappings_dir, load_mappings
 from flows.ops.notify import notify_unpublished
 from flows.report import publish_report, write_gate_page
 from flows.settings import Settings, get_settings
@@ -73,16 +75,29 @@ class RefreshParameters:
     as_of: date | None
     full_refresh: bool
     state_dir: Path | None
+    mappings_dir: Path | None = None  # None: OPSKPI_MAPPINGS_DIR or the default folder
+    reload_mapping: str | None = None  # a mapping whose loaded files are loaded again
 
     @classmethod
     def parse(cls, exports_dir: Any, warehouse: Any, as_of: Any = None, full_refresh: Any = False,
-              state_dir: Any = None) -> RefreshParameters:
+              state_dir: Any = None, mappings_dir: Any = None,
+              reload_mapping: Any = None) -> RefreshParameters:
         if not exports_dir:
             raise BadParameter("exports_dir: missing")
         if not warehouse:
             raise BadParameter("warehouse: missing")
+        if mappings_dir and not Path(mappings_dir).is_dir():
+            raise BadParameter(f"mappings_dir: folder not found: {mappings_dir}")
         return cls(Path(exports_dir), Path(warehouse), parse_as_of(as_of), _parse_bool(full_refresh),
-                   Path(state_dir) if state_dir else None)
+                   Path(state_dir) if state_dir else None,
+                   Path(mappings_dir) if mappings_dir else None,
+                   str(reload_mapping).strip() if reload_mapping else None)
+
+
+def mappings_folder(mappings_dir: Path | None, settings: Settings, exports_dir: Path) -> Path:
+    """The mapping folder of a refresh: the option, else OPSKPI_MAPPINGS_DIR, else
+    ``mappings/`` beside the exports folder's parent (mappings.md)."""
+    return Path(mappings_dir or settings.mappings_dir or default_mappings_dir(exports_dir))
 
 
 def parse_as_of(value: Any) -> date | None:
@@ -171,10 +186,23 @@ class Prepared:
 
 
 @dataclass(frozen=True)
+class MappingsChecked:
+    folder: Path
+    names: list[str]
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if not self.names:
+            return f"no source mappings ({self.folder})"
+        return f"{len(self.names)} source mapping(s) checked against the exports: {', '.join(self.names)}"
+
+
+@dataclass(frozen=True)
 class Ingested:
     counts: dict[str, int]
     rejected: list[tuple[str, str]]  # (path, reason) of files rejected in this run
     seconds: float = 0.0
+    reloaded: tuple[str, ...] = ()  # files reloaded through a changed mapping
 
     @property
     def new_files(self) -> int:
@@ -241,25 +269,44 @@ def _worth_retrying(task, task_run, state) -> bool:
     return not isinstance(exc, (PermissionError, FileNotFoundError, NotADirectoryError))
 
 
+@step("mappings")
+def check_mappings(folder: Path, exports_dir: Path, reload_mapping: str | None) -> MappingsChecked:
+    """Source mappings checked against the exports before anything loads: a broken one
+    (bad YAML, unknown entity or column, a required column without source, an sql
+    expression or a format that does not work) stops the run here. Not retried."""
+    mappings = preflight(folder, exports_dir)
+    if reload_mapping and reload_mapping not in mappings.names():
+        raise BadParameter(f"reload_mapping: no mapping named {reload_mapping!r} in {folder} "
+                           f"(mappings: {', '.join(mappings.names()) or 'none'})")
+    return MappingsChecked(folder, mappings.names())
+
+
 @step("ingest", retries=2, retry_delay_seconds=5, retry_condition_fn=_worth_retrying)
-def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime) -> Ingested:
+def ingest(build_db: Path, exports_dir: Path, run_id: str, now: datetime,
+           mappings_dir: Path | None = None, reload_mapping: str | None = None) -> Ingested:
     """exports → raw: files judged and loaded into the private build (per-file transactions,
-    so a retry after a transient fault continues where it stopped)."""
+    so a retry after a transient fault continues where it stopped). Files matched by a
+    source mapping are read through it (checked by the step before)."""
     logger = get_run_logger()
 
     def log(line: str) -> None:
         logger.info(line)
-        if line.lstrip().startswith(("REJECTED", "unrecognised", "quarantined")):
+        if line.lstrip().startswith(("REJECTED", "unrecognised", "quarantined", "mapping",
+                                     "reloaded", "not reloaded")):
             progress.info("%s", line)
 
+    mappings, problems = load_mappings(mappings_dir)
+    if problems:
+        raise MappingError(problems)
     con = connect(build_db)
     try:
-        summary = ingest_exports(con, exports_dir, run_id, now, log=log)
+        summary = ingest_exports(con, exports_dir, run_id, now, log=log, mappings=mappings,
+                                 reload_mapping=reload_mapping)
         con.execute("CHECKPOINT")
     finally:
         con.close()
     rejected = [(f.rel, f.reason or "") for f in summary.files if f.status == "rejected" and f.new]
-    return Ingested(summary.as_dict(), rejected)
+    return Ingested(summary.as_dict(), rejected, reloaded=tuple(summary.reloaded))
 
 
 @step("build")
@@ -334,10 +381,13 @@ def refresh_flow(
     as_of: str | None = None,
     full_refresh: bool = False,
     state_dir: str | None = None,
+    mappings_dir: str | None = None,
+    reload_mapping: str | None = None,
 ) -> dict[str, Any]:
     """Refresh the warehouse from the exports folder; returns the run record."""
     try:  # deployment runs pass parameters as text: converted here, before any work
-        params = RefreshParameters.parse(exports_dir, warehouse, as_of, full_refresh, state_dir)
+        params = RefreshParameters.parse(exports_dir, warehouse, as_of, full_refresh, state_dir,
+                                         mappings_dir, reload_mapping)
     except BadParameter as exc:
         # a failed run whose message is the one line (no traceback: nothing went wrong
         # inside the flow, it was asked something it cannot do)
@@ -359,7 +409,9 @@ def refresh_flow(
         logger.info("refresh %s as of %s: %s → %s", record.run_id, record.as_of_date,
                     record.exports_dir, paths.warehouse)
         try:
-            _run_steps(paths, record, settings, now)
+            _run_steps(paths, record, settings, now,
+                       mappings_folder(params.mappings_dir, settings, params.exports_dir),
+                       params.reload_mapping)
             record.outcome = "published"
         except PublicationBlocked as exc:
             record.outcome, record.reason = "blocked", str(exc)
@@ -379,16 +431,29 @@ def refresh_flow(
     return record.as_dict()
 
 
-def _run_steps(paths: StatePaths, record: RunRecord, settings: Settings, now: datetime) -> None:
+def _run_steps(paths: StatePaths, record: RunRecord, settings: Settings, now: datetime,
+               mappings_dir: Path | None = None, reload_mapping: str | None = None) -> None:
+    if mappings_dir is not None:
+        mapped = check_mappings(mappings_dir, Path(record.exports_dir), reload_mapping)
+        record.step_seconds["mappings"] = mapped.seconds
     prepared = prepare(paths)
-    ingested = ingest(prepared.build_db, Path(record.exports_dir), record.run_id, now)
+    ingested = ingest(prepared.build_db, Path(record.exports_dir), record.run_id, now,
+                      mappings_dir, reload_mapping)
     record.files = ingested.counts
     if prepared.first_run and not ingested.counts["files_loaded"]:
         raise NothingToLoad(
             f"nothing to load in {record.exports_dir}: {ingested.counts['files_seen']} files seen, "
             "none could be loaded (export files are named after an entity of the contract: "
             "shipments_2026-11.csv, ...)")
-    built = build(prepared.build_db, record.as_of_date, record.full_refresh, paths)
+    full = record.full_refresh
+    if ingested.reloaded and not full:
+        # Reloaded files replaced records (some may be gone, now quarantined): the
+        # incremental models only revisit keys with new versions, so everything is
+        # rebuilt from raw once.
+        progress.info("build: a full dbt build, because %d file(s) were reloaded through a "
+                      "changed mapping (the records they fed are rebuilt)", len(ingested.reloaded))
+        full = True
+    built = build(prepared.build_db, record.as_of_date, full, paths)
     checked = check(prepared.build_db, record, settings, paths)
     gate = checked.gate
     record.checks_failed = [f"{r['suite']}.{r['check']}" for r in gate.errors]
@@ -445,6 +510,8 @@ def run_refresh(
     as_of: date | None = None,
     full_refresh: bool = False,
     state_dir: Path | None = None,
+    mappings_dir: Path | None = None,
+    reload_mapping: str | None = None,
 ) -> tuple[int, str, dict[str, Any] | None]:
     """Run the flow; return (exit code, one-line message, run record or None)."""
     settings = get_settings(warehouse=warehouse, state_dir=state_dir)
@@ -453,7 +520,9 @@ def run_refresh(
         with refresh_lock(paths, settings.lock_timeout_seconds):
             state = refresh_flow(
                 str(exports_dir), str(paths.warehouse), as_of.isoformat() if as_of else None,
-                full_refresh, str(paths.root), return_state=True,
+                full_refresh, str(paths.root),
+                str(mappings_dir) if mappings_dir else None, reload_mapping,
+                return_state=True,
             )
     except RefreshBusy as exc:
         return EXIT_BUSY, f"BUSY: {exc}", None
@@ -495,6 +564,8 @@ def outcome_message(state, paths: StatePaths) -> tuple[int, str, dict[str, Any] 
     log = f"log: {last['log']}" if last.get("log") else f"history: {status}"
     if isinstance(exc, BadParameter):
         return EXIT_USAGE, f"Error: {exc}", None
+    if isinstance(exc, MappingError):  # found before anything loaded
+        return EXIT_USAGE, f"Error: {exc}. Nothing loaded, {unchanged} ({log})", None
     if isinstance(exc, RefreshBusy):
         return EXIT_BUSY, f"BUSY: {exc}", None
     if isinstance(exc, PublicationBlocked):

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     as_of: date | None = Field(
         default=None, description="Business date of the refresh; default today in UTC."
     )
+    mappings_dir: Path | None = Field(
+        default=None,
+        description="Folder of source mappings (docs/mappings.md), one *.yml per source "
+        "system. Default: 'mappings' beside the exports folder's parent (data/exports -> "
+        "mappings/); when that folder does not exist, no file is read through a mapping.",
+    )
     dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
     expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations")
 

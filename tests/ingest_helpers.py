@@ -252,9 +252,18 @@ class Warehouse:
             shutil.copyfile(_empty_warehouse_file(), self.path)
         self.con = connect(self.path)
 
-    def ingest(self, exports: Path, run_id: str = "run1") -> IngestSummary:
+    def ingest(self, exports: Path, run_id: str = "run1", mappings=None,
+               reload_mapping: str | None = None) -> IngestSummary:
+        """``mappings``: a folder of source mappings (loaded and checked first)."""
         self.logs.clear()
-        return ingest_exports(self.con, exports, run_id, NOW, log=self.logs.append)
+        extra: dict[str, Any] = {}
+        if mappings is not None:
+            from flows.ingest.mappings import load_mappings
+
+            loaded, problems = load_mappings(Path(mappings))
+            assert not problems, [str(p) for p in problems]
+            extra = {"mappings": loaded, "reload_mapping": reload_mapping}
+        return ingest_exports(self.con, exports, run_id, NOW, log=self.logs.append, **extra)
 
     def close(self) -> None:
         self.con.close()

@@ -469,11 +469,18 @@ def _digests(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+#: Folders of data/sample written from the sample in other systems' notation (through
+#: tests/support/dialects.py; tests/test_mappings_roundtrip.py checks them), not by the
+#: generator.
+DIALECT_SAMPLES = ("sap/", "netsuite/")
+
+
 def test_committed_sample_is_what_the_generator_writes(sample):
     """data/sample/README.md says how it was made; regenerating gives the same bytes."""
     root, _, _ = sample
     committed = Path(__file__).resolve().parent.parent / "data" / "sample"
-    expected = {f: d for f, d in _digests(committed).items() if f != "README.md"}
+    expected = {f: d for f, d in _digests(committed).items()
+                if f != "README.md" and not f.startswith(DIALECT_SAMPLES)}
     assert _digests(root) == expected
 
 

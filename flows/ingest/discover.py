@@ -4,6 +4,9 @@ Nothing found is dropped silently. A folder that cannot be listed, a broken or l
 symbolic link, a FIFO, socket or device: each becomes an entry carrying the reason it
 cannot be used, so the loader records it in ``audit.load_manifest`` like any other file.
 Discovery opens no file: bytes are read once, later, by ``capture.py``.
+
+A file matched by a source mapping (mappings.py) takes its entity from the mapping's
+entry instead of its name; a file matched by two entries is kept with the reason.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flows.contract import LOAD_PRIORITY, Entity, entity_for_filename, format_for_filename
+from flows.ingest.mappings import NO_MAPPINGS, FileMapping, MappingSet
 
 
 class ExportsFolderUnreadable(OSError):
@@ -31,6 +35,8 @@ class ExportFile:
     problem: str | None = None  # why no byte of it can be read (None: a regular file)
     folder: bool = False  # an unreadable folder, not a file
     size_hint: int | None = None  # st_size when walked (the bytes read decide the size)
+    mapping: FileMapping | None = None  # the mapping entry it is read through
+    conflict: str | None = None  # matched by two mapping entries: why it cannot be read
 
     @property
     def format_label(self) -> str | None:
@@ -39,7 +45,7 @@ class ExportFile:
         return f"{self.fmt}.gz" if self.gzipped else self.fmt
 
 
-def discover(exports_dir: Path | str) -> list[ExportFile]:
+def discover(exports_dir: Path | str, mappings: MappingSet = NO_MAPPINGS) -> list[ExportFile]:
     """Every file under ``exports_dir`` in the order the contract processes them, and
     every folder or special file that cannot be read, with its reason.
 
@@ -54,6 +60,8 @@ def discover(exports_dir: Path | str) -> list[ExportFile]:
     st = root.stat()
     found: list[ExportFile] = []
     _walk(root, "", found, ancestors=((st.st_dev, st.st_ino),), is_root=True)
+    if mappings:
+        found = [_mapped(f, mappings) for f in found]
     return sorted(
         found,
         key=lambda f: (LOAD_PRIORITY.get(f.entity.name, 1) if f.entity else 1, f.rel),
@@ -135,6 +143,24 @@ def _file(
         path=path, rel=rel, entity=entity, fmt=fmt[0] if fmt else None,
         gzipped=fmt[1] if fmt else False, problem=problem, size_hint=size_hint,
     )
+
+
+def _mapped(f: ExportFile, mappings: MappingSet) -> ExportFile:
+    """The file as its mapping entry sees it (entity from the entry), if one matches."""
+    if f.folder:
+        return f
+    entries = mappings.matching(f.rel)
+    if not entries:
+        return f
+    fmt = format_for_filename(f.path.name)
+    if len(entries) > 1:
+        named = " and ".join(f"{e.path} {e.where}" for e in entries[:2])
+        return replace(f, entity=entries[0].entity, fmt=fmt[0] if fmt else None,
+                       gzipped=fmt[1] if fmt else False,
+                       conflict=f"matched by two mappings: {named}; a file is read through "
+                       "one mapping (make their match globs exclusive)")
+    return replace(f, entity=entries[0].entity, fmt=fmt[0] if fmt else None,
+                   gzipped=fmt[1] if fmt else False, mapping=entries[0])
 
 
 def _folder_problem(path: Path, rel: str, problem: str) -> ExportFile:

@@ -7,6 +7,12 @@ Reading is DuckDB's: ``read_csv`` (delimiter sniffed), ``read_json_objects``,
 Native numbers and dates (Parquet, XLSX, JSON numbers) are rendered as plain decimals
 and ISO dates so they pass the same checks as text.
 
+A source mapping (mappings.py) may set reader options (``ReaderOptions``): the CSV
+delimiter and encoding, the header row, the XLSX sheet, trailing rows to ignore, and the
+decimal separator its numbers are written with (native numbers are then rendered with
+that separator, so they read like the text cells beside them). Without options every
+reader behaves exactly as the contract says.
+
 The temp table's columns are positional (``c0``, ``c1``, ...); the names *as written
 in the file* come back beside them. So two header cells that differ only in case, or
 are identical, stay two columns (the contract then rejects the file as ambiguous)
@@ -17,7 +23,9 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import os
 import re
+import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +56,25 @@ class FileRejected(Exception):
 
 
 @dataclass(frozen=True)
+class ReaderOptions:
+    """How to read a file that is not in the contract's own shape (a mapping's ``read``)."""
+
+    delimiter: str | None = None  # CSV: None = detected
+    encoding: str = "utf-8"  # utf-8 | latin-1 | cp1252 | utf-16
+    header_row: int | None = None  # 1-based row of the header (CSV, XLSX); None = the first
+    sheet: str | None = None  # XLSX sheet name; None = the first sheet
+    skip_footer: int = 0  # trailing rows to ignore (totals lines)
+    decimal: str = "."  # decimal separator native numbers are rendered with
+    limit: int | None = None  # read only the first data rows (previews)
+
+
+CONTRACT_READ = ReaderOptions()
+
+#: Encodings DuckDB's CSV reader decodes itself; others are transcoded to UTF-8 first.
+CSV_ENCODINGS = {"utf-8", "latin-1", "utf-16"}
+
+
+@dataclass(frozen=True)
 class SourceColumn:
     name: str  # as written in the file: header cell, JSON key or Parquet field name
     column: str  # column of the temp table holding its values as text
@@ -71,19 +98,36 @@ class Source:
 
 def read_to_table(
     con: duckdb.DuckDBPyConnection, path: Path, fmt: str, gzipped: bool, table: str,
+    options: ReaderOptions = CONTRACT_READ, work_dir: Path | None = None,
 ) -> Source:
-    """Read ``path`` into temp table ``table``."""
+    """Read ``path`` into temp table ``table`` (``options``: a mapping's reader options;
+    ``work_dir``: where a transcoded copy may be written, default the system's temp)."""
+    transcoded: Path | None = None
     try:
+        if fmt in ("csv", "json", "jsonl") and (
+            options.encoding not in ("utf-8", *(CSV_ENCODINGS if fmt == "csv" else ()))
+        ):
+            # DuckDB's CSV reader decodes Latin-1 and UTF-16 itself; for the others
+            # (cp1252, and any non-UTF-8 JSON) the bytes are decoded once, in blocks,
+            # into a UTF-8 copy that the reader then reads.
+            transcoded = _transcode(path, gzipped, options.encoding, work_dir, options.limit)
+            path, gzipped = transcoded, False
+            options = ReaderOptions(**{**options.__dict__, "encoding": "utf-8"})
         if fmt == "csv":
-            source = _read_csv(con, path, gzipped, table)
+            source = _read_csv(con, path, gzipped, table, options)
         elif fmt in ("json", "jsonl"):
-            source = _read_json(con, path, fmt, gzipped, table)
+            source = _read_json(con, path, fmt, gzipped, table, options)
         elif fmt == "parquet":
-            source = _read_parquet(con, path, table)
+            source = _read_parquet(con, path, table, options)
         elif fmt == "xlsx":
-            source = _read_xlsx(con, path, table)
+            source = _read_xlsx(con, path, table, options)
         else:  # pragma: no cover - contract.format_for_filename guards this
             raise FileRejected(f"unsupported format {fmt!r}")
+        if options.skip_footer and options.limit is None:
+            con.execute(
+                f"DELETE FROM {quote_ident(table)} WHERE _row > (SELECT max(_row) FROM "
+                f"{quote_ident(table)}) - {int(options.skip_footer)}"
+            )
     except FileRejected:
         raise
     except (duckdb.Error, ValueError, OSError, UnicodeError) as exc:
@@ -95,9 +139,39 @@ def read_to_table(
                 f"not a readable XLSX workbook: {_first_line(str(exc), path)}"
             ) from exc
         raise
+    finally:
+        if transcoded is not None:
+            transcoded.unlink(missing_ok=True)
     if not source.names:
         raise FileRejected("no header row")
     return source
+
+
+def _transcode(path: Path, gzipped: bool, encoding: str, work_dir: Path | None,
+               limit: int | None) -> Path:
+    """A UTF-8 copy of a text file written in ``encoding`` (decoded in 1 MB blocks by
+    Python's codec; a preview only needs the first blocks)."""
+    fd, name = tempfile.mkstemp(prefix="opskpi-utf8-", suffix=".txt", dir=work_dir)
+    out_path = Path(name)
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as src, \
+                os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            written = 0
+            while True:
+                block = src.read(1 << 20)
+                try:
+                    out.write(decoder.decode(block, final=not block))
+                except UnicodeDecodeError as exc:
+                    raise FileRejected(f"not {encoding} text: {exc.reason} "
+                                       f"(byte 0x{exc.object[exc.start]:02x})") from None
+                written += len(block)
+                if not block or (limit is not None and written >= 1 << 22):
+                    break
+    except BaseException:
+        out_path.unlink(missing_ok=True)
+        raise
+    return out_path
 
 
 #: DuckDB's words for a broken gzip stream, and what they mean to the user.
@@ -211,28 +285,40 @@ def _locate(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, condition
 # --- CSV ----------------------------------------------------------------------------
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: str) -> Source:
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: str,
+              options: ReaderOptions = CONTRACT_READ) -> Source:
     head = _head(path, gzipped, 1 << 16)
     if head is not None and len(head) < 1 << 16 and not head.removeprefix(UTF8_BOM).strip():
         # DuckDB would invent a 'column0' and the file would be reported as missing
         # its required columns
         raise FileRejected("empty file: no header row")
-    _check_utf8(head)
+    if options.encoding == "utf-8":
+        _check_utf8(head)
     # header = false: the first row is read as data and becomes the names here, as
     # written (DuckDB would rename a repeated name). all_varchar: the contract does the
     # typing. null_padding: a short row is a row with missing values (quarantined by the
     # rules), not an unreadable file. parallel = false: DuckDB's parallel scanner
-    # rejects null_padding with a quoted newline in a value.
+    # rejects null_padding with a quoted newline in a value. A mapping may name the
+    # delimiter, the encoding and the header's line (the lines above it are skipped).
+    mapped = ""
+    if options.delimiter is not None:
+        mapped += f", delim = {quote_literal(options.delimiter)}"
+    if options.header_row and options.header_row > 1:
+        mapped += f", skip = {int(options.header_row) - 1}"
+    preview = options.limit is not None
+    limit = f"LIMIT {int(options.limit) + 1}" if preview else ""
     try:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS
             SELECT row_number() OVER () - 1 AS _row, *
             FROM read_csv({quote_literal(str(path))}, header = false, all_varchar = true,
-                          auto_detect = true, null_padding = true, sample_size = -1,
+                          auto_detect = true, null_padding = true,
+                          sample_size = {20480 if preview else -1},
                           parallel = false,
                           compression = {quote_literal(_compression(gzipped))},
-                          encoding = 'utf-8')
+                          encoding = {quote_literal(options.encoding)}{mapped})
+            {limit}
             """
         )
     except duckdb.Error as exc:
@@ -241,6 +327,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: 
         if "Error when sniffing file" in str(exc):
             raise FileRejected("not a readable CSV file: no delimiter and columns could be "
                                "detected") from exc
+        if options.encoding != "utf-8" and "encoded" in str(exc):
+            raise FileRejected(f"not {options.encoding} text: "
+                               f"{_first_line(str(exc), path)}") from exc
         raise
     internal = [r[0] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()][1:]
     header = con.execute(f"SELECT * EXCLUDE (_row) FROM {quote_ident(table)} WHERE _row = 0"
@@ -314,7 +403,8 @@ def _with_header(table: str, internal: list[str], header: list[str | None]) -> S
 
 
 def _read_json(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, gzipped: bool, table: str
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, gzipped: bool, table: str,
+    options: ReaderOptions = CONTRACT_READ,
 ) -> Source:
     json_format = "array" if fmt == "json" else "newline_delimited"
     head = _head(path, gzipped, 1 << 16)
@@ -332,6 +422,7 @@ def _read_json(
             FROM read_json_objects({quote_literal(str(path))},
                                    format = {quote_literal(json_format)},
                                    compression = {quote_literal(_compression(gzipped))})
+            {f"LIMIT {int(options.limit)}" if options.limit is not None else ""}
             """
         )
     except duckdb.Error as exc:
@@ -367,7 +458,7 @@ def _read_json(
         raise FileRejected(f"{where} {twice[0]} has the key {twice[1]!r} twice: ambiguous")
     nested = _nested_keys(con, o, fmt)
     columns = [SourceColumn(k, f"c{n}", nested.get(k)) for n, (k, _) in enumerate(keys)]
-    selects = "".join(f", {_json_text(c.name)} AS {c.column}" for c in columns)
+    selects = "".join(f", {_json_text(c.name, options.decimal)} AS {c.column}" for c in columns)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS SELECT _row{selects} FROM {o}"
     )
@@ -434,8 +525,9 @@ def _bad_json_array(path: Path, gzipped: bool, message: str) -> str:
     return f"malformed JSON{why}"
 
 
-def _json_text(key: str) -> str:
-    """A JSON value as text: strings as is, numbers in plain decimal notation, exactly.
+def _json_text(key: str, decimal: str = ".") -> str:
+    """A JSON value as text: strings as is, numbers in plain decimal notation, exactly
+    (with ``decimal`` as the separator when a mapping's numbers use another one).
 
     DuckDB parses JSON numbers as binary doubles: 12345678901234567.89 would come out
     as 12345678901234568.0. A number written with more than 15 significant digits (or
@@ -447,13 +539,17 @@ def _json_text(key: str) -> str:
     text = f"json_extract_string(_obj, {json_path})"
     exact = (f"regexp_replace(CAST(struct_extract(json_transform(_obj, {structure}), "
              f"{quote_literal(key)}) AS VARCHAR), '\\.?0*$', '')")
-    return f"""CASE
-        WHEN json_type({value}) IN ('DOUBLE', 'BIGINT', 'UBIGINT', 'HUGEINT')
+    number = f"json_type({value}) IN ('DOUBLE', 'BIGINT', 'UBIGINT', 'HUGEINT')"
+    text_of = f"""CASE
+        WHEN {number}
              AND (regexp_matches({text}, '[eE]')
                   OR (length({text}) > 15
                       AND length(regexp_replace({text}, '[^0-9]', '', 'g')) > 15))
         THEN coalesce({exact}, {text})
         ELSE {text} END"""
+    if decimal == ".":
+        return text_of
+    return f"CASE WHEN {number} THEN replace({text_of}, '.', {quote_literal(decimal)}) ELSE {text} END"
 
 
 def _json_string(text: str) -> str:
@@ -465,10 +561,21 @@ def _json_string(text: str) -> str:
 # --- Parquet ------------------------------------------------------------------------
 
 
-def _native_to_text(col: str, type_: str) -> str:
+#: Native numeric types whose text has a decimal point.
+_FRACTIONAL = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
+
+
+def native_to_text(col: str, type_: str, decimal: str = ".") -> str:
     """SQL rendering a natively typed column (SQL expression ``col``) as contract-style
-    text. A value that has no plain rendering keeps DuckDB's text (the rules then
-    quarantine it, e.g. 'inf'), never NULL."""
+    text, numbers with ``decimal`` as their separator. A value that has no plain
+    rendering keeps DuckDB's text (the rules then quarantine it, e.g. 'inf'), never NULL."""
+    text = _native_to_text(col, type_)
+    if decimal != "." and type_.upper().startswith(_FRACTIONAL):
+        return f"replace({text}, '.', {quote_literal(decimal)})"
+    return text
+
+
+def _native_to_text(col: str, type_: str) -> str:
     t = type_.upper()
     if t == "VARCHAR":
         return col
@@ -523,7 +630,8 @@ def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     return names
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Source:
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str,
+                  options: ReaderOptions = CONTRACT_READ) -> Source:
     file = quote_literal(str(path))
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({file})").fetchall()
     names = _parquet_names(con, path)
@@ -535,16 +643,17 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Sou
         for name, col, (_, type_, *_) in zip(names, internal, described, strict=True)
     ]
     selects = "".join(
-        f", {_native_to_text(col, type_)} AS {col}"
+        f", {native_to_text(col, type_, options.decimal)} AS {col}"
         for col, (_, type_, *_) in zip(internal, described, strict=True)
     )
     alias = ", ".join([*internal, "_file_row"])
+    limit = f"LIMIT {int(options.limit)}" if options.limit is not None else ""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {quote_ident(table)} AS
         SELECT CAST(_file_row AS BIGINT) + 1 AS _row{selects}
         FROM read_parquet({file}, file_row_number = true) AS t({alias})
-        ORDER BY _file_row
+        ORDER BY _file_row {limit}
         """
     )
     return Source(table, columns)
@@ -553,8 +662,10 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Sou
 # --- XLSX ---------------------------------------------------------------------------
 
 
-def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Source:
-    """XLSX, first sheet, read twice by fastexcel (Rust calamine → Arrow).
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str,
+               options: ReaderOptions = CONTRACT_READ) -> Source:
+    """XLSX, first sheet (or a mapping's ``sheet``), read twice by fastexcel (Rust
+    calamine → Arrow).
 
     - as text with no header row, so a stray 'n/a' in a numeric column reaches the
       quarantine instead of becoming null (fastexcel's type guessing would silently
@@ -564,24 +675,40 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Source
     - with native types, because the text rendering of a number cell keeps only ~11
       significant digits (123456789.12 would lose its cents): where the typed read has a
       value (a real number or date cell), that value wins, rendered exactly.
+
+    A mapping's ``header_row`` names the sheet row of the header (rows above it, e.g. a
+    title block, are ignored); without it the header is the first row that has a value.
     """
     import fastexcel  # imported lazily: only XLSX files need it
     import pyarrow as pa
 
     reader = fastexcel.read_excel(str(path))
-    text, errors = reader.load_sheet(0, header_row=None, dtypes="string").to_arrow_with_errors()
-    if text.num_rows == 0:
-        raise FileRejected("no header row: the first sheet is empty")
-    typed = reader.load_sheet(0, schema_sample_rows=None).to_arrow()
+    sheet: int | str = 0
+    if options.sheet is not None:
+        sheet = _sheet_named(reader.sheet_names, options.sheet)
+    which = "the first sheet" if options.sheet is None else f"sheet {options.sheet!r}"
+    header_at = 0 if options.header_row is None else int(options.header_row) - 1
+    text_args: dict = {} if options.header_row is None else {"skip_rows": 0}
+    if options.limit is not None:
+        text_args["n_rows"] = header_at + 1 + int(options.limit)
+    text, errors = reader.load_sheet(
+        sheet, header_row=None, dtypes="string", **text_args).to_arrow_with_errors()
+    if text.num_rows <= header_at:
+        raise FileRejected(f"no header row: {which} is empty"
+                           + (f" down to row {header_at + 1}" if header_at else ""))
+    typed_args: dict = {} if options.header_row is None else {"header_row": header_at}
+    if options.limit is not None:
+        typed_args["n_rows"] = int(options.limit)
+    typed = reader.load_sheet(sheet, schema_sample_rows=None, **typed_args).to_arrow()
     internal = [f"c{i}" for i in range(text.num_columns)]
-    header = [text.column(i)[0].as_py() for i in range(text.num_columns)]
+    header = [text.column(i)[header_at].as_py() for i in range(text.num_columns)]
     text = pa.table(text.rename_columns(internal)).append_column(
-        "_row", pa.array(range(text.num_rows), pa.int64()))
+        "_row", pa.array(range(-header_at, text.num_rows - header_at), pa.int64()))
     typed = pa.table(typed.rename_columns(internal[: typed.num_columns])).append_column(
         "_row", pa.array(range(1, typed.num_rows + 1), pa.int64()))
     cells = errors.errors if errors is not None else []
     error_table = pa.table({
-        "_row": pa.array([e.offset_position[0] for e in cells], pa.int64()),
+        "_row": pa.array([e.offset_position[0] - header_at for e in cells], pa.int64()),
         "col": pa.array([internal[e.offset_position[1]] for e in cells], pa.string()),
         "code": pa.array([_excel_error(e.detail) for e in cells], pa.string()),
     })
@@ -600,7 +727,7 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Source
             if t in ("VARCHAR", "NULL"):
                 selects.append(f"{raw} AS {col}")
             else:
-                exact = _native_to_text(f"n.{col}", t)
+                exact = native_to_text(f"n.{col}", t, options.decimal)
                 selects.append(f"CASE WHEN n.{col} IS NOT NULL THEN {exact} ELSE {raw} END AS {col}")
         any_value = " OR ".join(f"t.{c} IS NOT NULL" for c in internal) + " OR e.codes IS NOT NULL"
         con.execute(
@@ -620,6 +747,16 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Source
         for view in views.values():
             con.unregister(view)
     return _with_header(table, internal, header)
+
+
+def _sheet_named(names: list[str], wanted: str) -> str:
+    """The sheet called ``wanted`` (exactly, else ignoring case)."""
+    if wanted in names:
+        return wanted
+    folded = [n for n in names if n.casefold() == wanted.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    raise FileRejected(f"no sheet named {wanted!r} (sheets: {', '.join(names)})")
 
 
 def _excel_error(detail: str) -> str:

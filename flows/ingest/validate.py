@@ -99,8 +99,25 @@ def map_columns(entity: Entity, source: Source) -> tuple[dict[str, str], list[st
     return {norm: col.column for norm, (_, col) in by_norm.items()}, extra
 
 
-def _convert(col: Column, v: str, tz: str, fmt: str) -> str:
-    """SQL converting cleaned text ``v`` to the column's type (NULL when it cannot)."""
+def _convert(col: Column, v: str, tz: str, fmt: str,
+             parsed: tuple[str | None, str | None, str | None] = (None, None, None)) -> str:
+    """SQL converting cleaned text ``v`` to the column's type (NULL when it cannot).
+
+    ``parsed``: SQL of the value already parsed by a mapping's notation: a wall-clock
+    TIMESTAMP or DATE, a TIMESTAMPTZ (taken first; the text is converted where they are
+    null), a number as plain text (converted instead of the text)."""
+    naive, aware, plain = parsed
+    if plain:
+        return _convert(col, plain, tz, fmt)
+    if naive or aware:
+        if col.type in ("ts", "date_or_ts"):
+            first = [aware] if aware else []
+            first += [f"timezone({tz}, {naive})"] if naive else []
+        elif col.type == "month":
+            first = [f"CAST(date_trunc('month', {naive}) AS DATE)"]
+        else:
+            first = [naive]
+        return f"coalesce({', '.join(first)}, {_convert(col, v, tz, fmt)})"
     if col.type == "text":
         if col.allowed:
             return f"lower({v})"
@@ -140,19 +157,32 @@ def _shown(v: str) -> str:
     return f"'''' || left({v}, 80) || ''''"
 
 
-def _reasons(entity: Entity, fmt: str) -> list[str]:
-    """One SQL expression per possible reason: a message when broken, else NULL."""
+def _reasons(entity: Entity, fmt: str, labels: dict[str, str] | None = None,
+             type_words: dict[str, str] | None = None, plain: frozenset[str] = frozenset()
+             ) -> list[str]:
+    """One SQL expression per possible reason: a message when broken, else NULL.
+
+    ``labels``: how a reason names a contract column (a mapped file's reasons also name
+    the source column or expression the value came from); ``type_words``: what a value
+    should have looked like, when a mapping gave its own format; ``plain``: columns whose
+    numbers a mapping's notation turned into plain text (``_n_<column>``)."""
+    labels, type_words = labels or {}, type_words or {}
+
+    def label(column: str) -> str:
+        return labels.get(column, column)
+
     out: list[str] = []
     for col in entity.columns:
         v = quote_ident(f"_v_{col.name}")
         t = quote_ident(col.name)
-        name = quote_literal(col.name + ": ")
+        name = quote_literal(label(col.name) + ": ")
         if col.is_required:
             what = "key column" if col.key else "required"
-            out.append(f"CASE WHEN {v} IS NULL THEN {quote_literal(f'{col.name}: missing ({what})')} END")
+            missing = quote_literal(f"{label(col.name)}: missing ({what})")
+            out.append(f"CASE WHEN {v} IS NULL THEN {missing} END")
         if col.required_when:
             other = quote_ident(f"_v_{col.required_when}")
-            msg = quote_literal(f"{col.name}: missing (required when {col.required_when} is set)")
+            msg = quote_literal(f"{label(col.name)}: missing (required when {col.required_when} is set)")
             out.append(f"CASE WHEN {v} IS NULL AND {other} IS NOT NULL THEN {msg} END")
         # a cell holding an Excel error value gets that reason only
         value_ok = "true"
@@ -162,12 +192,13 @@ def _reasons(entity: Entity, fmt: str) -> list[str]:
             word = quote_literal(" is an Excel error value (a formula that failed)")
             out.append(f"CASE WHEN NOT {value_ok} THEN {name} || {_shown(v)} || {word} END")
         if col.type != "text":
-            word = quote_literal(" is not " + _TYPE_WORDS[col.type])
+            word = quote_literal(" is not " + type_words.get(col.name, _TYPE_WORDS[col.type]))
             if col.type in ("num", "int"):  # the notation is right, the value too large
                 pattern = NUM_RE if col.type == "num" else INT_RE
+                notation = quote_ident("_n_" + col.name) if col.name in plain else v
                 limit = ("too large for a number (at most 28 digits before the point)"
                          if col.type == "num" else "too large for an integer (64 bits)")
-                word = (f"CASE WHEN regexp_full_match({v}, '{pattern}') "
+                word = (f"CASE WHEN regexp_full_match({notation}, '{pattern}') "
                         f"THEN {quote_literal(' is ' + limit)} ELSE {word} END")
             out.append(
                 f"CASE WHEN {v} IS NOT NULL AND {t} IS NULL AND {value_ok} "
@@ -206,41 +237,71 @@ def _reasons(entity: Entity, fmt: str) -> list[str]:
                 f"THEN {name} || {_shown(v)} || {word} END"
             )
     for rule in entity.rules:
-        msg = quote_literal(f"{', '.join(rule.columns)}: {rule.message}")
+        msg = quote_literal(f"{', '.join(label(c) for c in rule.columns)}: {rule.message}")
         out.append(f"CASE WHEN NOT coalesce({rule.predicate}, true) THEN {msg} END")
     return out
 
 
-def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: str) -> str:
+def checked_sql(entity: Entity, mapping: dict[str, str], source: Source, fmt: str, *,
+                relation: str | None = None, labels: dict[str, str] | None = None,
+                type_words: dict[str, str] | None = None, timezone: str | None = None,
+                parsed: dict[str, tuple[str | None, str | None, str | None]] | None = None) -> str:
     """SELECT of the source rows: ``_row``, the typed contract columns and ``_reasons``
-    (every rule broken, plus what the reader found wrong with the row itself)."""
+    (every rule broken, plus what the reader found wrong with the row itself).
+
+    A mapped file (mapped.py) gives ``relation``, a subquery with ``_row``, its row
+    checks and one text column per contract column, already trimmed (empty = null);
+    ``parsed``: its columns of values its formats parsed (see ``_convert``);
+    ``labels``/``type_words`` word its reasons; ``timezone`` (the source's) replaces the
+    site's zone for naive times."""
+    parsed = parsed or {}
     cleaned = []
     for col in entity.columns:
         src = mapping.get(col.name)
         # trim spaces/tabs/newlines (and a stray BOM); empty string = null; then the
         # contract's default
-        text = (f"nullif(trim({quote_ident(src)}, {quote_literal(TRIMMED)}), '')" if src
-                else "CAST(NULL AS VARCHAR)")
+        if src and relation is not None:
+            text = quote_ident(src)
+        elif src:
+            text = f"nullif(trim({quote_ident(src)}, {quote_literal(TRIMMED)}), '')"
+        else:
+            text = "CAST(NULL AS VARCHAR)"
         if col.default is not None:
             text = f"coalesce({text}, {quote_literal(col.default)})"
         cleaned.append(f"{text} AS {quote_ident('_v_' + col.name)}")
+        for prefix, column in zip(("_p_", "_q_", "_n_"), parsed.get(col.name, (None,) * 3),
+                                  strict=True):
+            if not column:
+                continue
+            value = quote_ident(column)
+            if prefix == "_n_" and col.default is not None and src:  # null = the default
+                value = (f"CASE WHEN {quote_ident(src)} IS NULL THEN {quote_literal(col.default)} "
+                         f"ELSE {value} END")
+            cleaned.append(f"{value} AS {quote_ident(prefix + col.name)}")
     checks = [f"{check} AS _check{i}" for i, check in enumerate(source.row_checks)]
 
-    if entity.has_site:
+    if timezone is not None:
+        tz, join = quote_literal(timezone), ""
+    elif entity.has_site:
         tz = "coalesce(_site_tz.timezone, 'UTC')"
         join = "LEFT JOIN opskpi_site_tz AS _site_tz ON _site_tz.site_id = _c._v_site_id"
     else:
         tz, join = "'UTC'", ""
-    typed = [
-        f"{_convert(col, quote_ident('_v_' + col.name), tz, fmt)} AS {quote_ident(col.name)}"
-        for col in entity.columns
-    ]
+    typed = []
+    for col in entity.columns:
+        already = tuple(quote_ident(prefix + col.name) if column else None
+                        for prefix, column in zip(("_p_", "_q_", "_n_"),
+                                                  parsed.get(col.name, (None,) * 3), strict=True))
+        typed.append(f"{_convert(col, quote_ident('_v_' + col.name), tz, fmt, already)} "
+                     f"AS {quote_ident(col.name)}")
     reasons = ",\n            ".join(
-        [f"_check{i}" for i in range(len(checks))] + _reasons(entity, fmt)
+        [f"_check{i}" for i in range(len(checks))]
+        + _reasons(entity, fmt, labels, type_words,
+                   frozenset(c for c, columns in parsed.items() if columns[2]))
     )
     return f"""
         WITH _c AS (
-            SELECT _row, {", ".join(cleaned + checks)} FROM {quote_ident(source.table)}
+            SELECT _row, {", ".join(cleaned + checks)} FROM {relation or quote_ident(source.table)}
         ), _t AS (
             SELECT _c.*, {", ".join(typed)} FROM _c {join}
         )
