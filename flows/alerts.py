@@ -164,9 +164,9 @@ def _candidates_sql(rules: AlertRules) -> str:
           AND (status = 'red' OR worsening_streak)
     ),
     previous_alerts AS (
-        SELECT kpi, site_id, week_start, value, alerted_at,
+        SELECT kpi, site_id, week_start, value, alerted_at, run_id,
                row_number() OVER (PARTITION BY kpi, site_id
-                                  ORDER BY alerted_at DESC, week_start DESC) AS recency
+                                  ORDER BY alerted_at DESC, run_id DESC, week_start DESC) AS recency
         FROM {ALERTS_TABLE}
     ),
     compared AS (
@@ -206,24 +206,33 @@ def _drivers(con: duckdb.DuckDBPyConnection, alerts: list[dict], tables: set[str
         "week_start": [w for _, _, w in keys]}))
     try:
         rows = con.execute("""
-            WITH d AS (
+            -- the members that moved the value the way it moved, by dimension
+            WITH movers AS (
                 SELECT d.*,
-                       max(CASE WHEN driver_rank = 1 THEN abs(contribution) END)
-                           OVER (PARTITION BY d.kpi, d.site_id, d.dimension) AS dimension_top
+                       row_number() OVER (PARTITION BY d.kpi, d.site_id, d.dimension
+                                          ORDER BY d.driver_rank) AS mover_rank
                 FROM kpi.kpi_drivers_weekly AS d
                 JOIN _alert_cells AS c
                   ON c.kpi = d.kpi AND c.site_id = d.site_id AND c.week_start = d.week_start
                 WHERE d.contribution IS NOT NULL
+                  AND (d.change = 0 OR sign(d.contribution) = sign(d.change))
+            ),
+            tops AS (
+                SELECT movers.*,
+                       max(CASE WHEN mover_rank = 1 THEN abs(contribution) END)
+                           OVER (PARTITION BY kpi, site_id, dimension) AS dimension_top
+                FROM movers
             ),
             ranked AS (
-                SELECT d.*, dense_rank() OVER (PARTITION BY kpi, site_id
-                                               ORDER BY dimension_top DESC, dimension) AS dimension_rank
-                FROM d
+                SELECT tops.*,
+                       dense_rank() OVER (PARTITION BY kpi, site_id
+                                          ORDER BY dimension_top DESC, dimension) AS dimension_rank
+                FROM tops
             )
             SELECT kpi, site_id, dimension, member, contribution, rate_effect, mix_effect,
                    current_numerator, current_denominator, previous_numerator, previous_denominator
-            FROM ranked WHERE dimension_rank = 1 AND driver_rank <= 3
-            ORDER BY kpi, site_id, driver_rank""").fetchall()
+            FROM ranked WHERE dimension_rank = 1 AND mover_rank <= 3
+            ORDER BY kpi, site_id, mover_rank""").fetchall()
     finally:
         con.unregister("_alert_cells")
     out: dict[tuple, list] = {}
@@ -243,8 +252,9 @@ def alert_message(alert: dict[str, Any], label: str, unit: str) -> str:
             "worse_again": "got worse again"}[alert["kind"]]
     change = alert.get("change")
     moved = f" ({_change(change, unit)} vs the week before)" if change is not None else ""
+    sign = {"higher_is_better": "≥ ", "lower_is_better": "≤ "}.get(alert.get("direction") or "", "")
     text = (f"{label} at {where} {what} in the week of {week}: {by_unit(alert['value'], unit)}{moved}, "
-            f"target {by_unit(alert['target'], unit)}")
+            f"target {sign}{by_unit(alert['target'], unit)}")
     if alert["drivers"]:
         parts = [f"{'' if d['dimension'] == 'component' else d['dimension'] + ' '}{d['member']} "
                  f"{_change(d['contribution'], unit)}" for d in alert["drivers"]]

@@ -12,6 +12,9 @@ period and any choice of sites.
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -320,12 +323,13 @@ def _grain(con: duckdb.DuckDBPyConnection, tables: set[str], period: str, period
 
 
 def _drivers(con: duckdb.DuckDBPyConnection, tables: set[str], table: str, period: str,
-             index: dict[date, int]) -> tuple[dict[str, list], list[str]]:
-    """The top members of each dimension of every cell with a change:
-    ``{"kpi|site|period index": [[dimension index, member, contribution, rate effect,
-    mix effect, N1, D1, N0, D0], ...]}``."""
+             index: dict[date, int]) -> tuple[list[str | None], list[str]]:
+    """The top members of each dimension of every cell with a change, one gzipped JSON
+    chunk per period (base64; the page inflates the chosen period's only):
+    ``{"kpi|site": [[dimension index, member, contribution, rate effect, mix effect,
+    N1, D1, N0, D0], ...]}``. Figures keep 6 significant digits (the page shows 3)."""
     if table not in tables:
-        return {}, []
+        return [None] * len(index), []
     dimensions = [r[0] for r in con.execute(
         f"SELECT DISTINCT dimension FROM {table} ORDER BY 1").fetchall()]
     dim_index = {d: i for i, d in enumerate(dimensions)}
@@ -335,13 +339,27 @@ def _drivers(con: duckdb.DuckDBPyConnection, tables: set[str], table: str, perio
             FROM {table}
             WHERE driver_rank <= {DRIVERS_PER_DIMENSION} AND contribution IS NOT NULL
             ORDER BY kpi, site_id, {period}, dimension, driver_rank""")
-    out: dict[str, list] = defaultdict(list)
+    chunks: list[dict[str, list]] = [defaultdict(list) for _ in index]
     while batch := cur.fetchmany(50_000):
-        for kpi, site, p, dim, member, c, rate, mix, n1, d1, n0, d0 in batch:
+        for kpi, site, p, dim, member, *figures in batch:
             if p in index:
-                out[f"{kpi}|{site}|{index[p]}"].append(
-                    [dim_index[dim], member, c, rate, mix, n1, d1, n0, d0])
-    return out, dimensions
+                chunks[index[p]][f"{kpi}|{site}"].append(
+                    [dim_index[dim], member, *(_round(v) for v in figures)])
+    return [_gzip_json(c) if c else None for c in chunks], dimensions
+
+
+def _round(value: float | None, digits: int = 6) -> float | int | None:
+    """``digits`` significant digits (an integer stays an integer)."""
+    if value is None or not math.isfinite(value):
+        return None
+    if float(value).is_integer():
+        return int(value)
+    return float(f"{value:.{digits}g}")
+
+
+def _gzip_json(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), mtime=0)).decode("ascii")
 
 
 def _members(con: duckdb.DuckDBPyConnection, tables: set[str], table: str, period: str,
@@ -405,8 +423,6 @@ def _runs(con: duckdb.DuckDBPyConnection, tables: set[str], limit: int = 10) -> 
             ORDER BY started_at DESC
             LIMIT {int(limit)}""",
     )
-    import json
-
     for r in rows:
         r["thresholds"] = json.loads(r["thresholds"]) if r["thresholds"] else {}
     return rows

@@ -79,8 +79,10 @@
   }
   function fmtChange(v, unit) {  // a change in points or in the KPI's units, signed
     if (missing(v)) return "–";
-    const sign = v > 0 ? "+" : v < 0 ? MINUS : "±";
+    let sign = v > 0 ? "+" : v < 0 ? MINUS : "±";
     const a = Math.abs(v);
+    const shown = unit === "rate" ? a * 100 : a;
+    if (Number(shown.toFixed(unit === "rate" || unit === "hours" ? 1 : unit === "usd" || unit === "usd_signed" ? 0 : 2)) === 0) sign = "±";
     switch (unit) {
       case "rate": return `${sign}${group3(a * 100, 1)} pts`;
       case "usd": case "usd_signed": return `${sign}$${group3(a, 0)}`;
@@ -133,7 +135,18 @@
     return { g: "green", a: "amber", r: "red" }[c] || null;
   };
   const targetOf = (kpi, site) => { const t = G().targets[kpi]; return t && site in t ? t[site] : null; };
-  const driversOf = (kpi, site, i) => G().drivers[`${kpi}|${site}|${i}`] || [];
+  // drivers: one gzipped JSON chunk per period, inflated when the period is chosen
+  const inflated = { week: new Map(), month: new Map() };
+  async function ensureDrivers(grain, i) {
+    const cache = inflated[grain];
+    if (cache.has(i)) return;
+    const chunk = D[grain].drivers[i];
+    if (!chunk) { cache.set(i, {}); return; }
+    const bytes = Uint8Array.from(atob(chunk), (c) => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    cache.set(i, JSON.parse(await new Response(stream).text()));
+  }
+  const driversOf = (kpi, site, i) => ((inflated[state.grain].get(i) || {})[`${kpi}|${site}`]) || [];
   // the month the monthly sections show: the chosen month, or with a week chosen the last
   // month complete by the end of that week (budget and vendors are judged on whole months)
   function monthForSections() {
@@ -352,14 +365,17 @@
     return `${qty(n1)}, ${qty(n0)} ${before(state.grain)}`;  // a numerator member of a 'split' KPI
   }
   // the dimension whose top member explains most of the change, and its top members
-  function bestDimension(kpi, site, i) {
+  function bestDimension(kpi, site, i, change) {
     const entries = driversOf(kpi, site, i);
     const byDim = new Map();
     for (const e of entries) { if (!byDim.has(e[0])) byDim.set(e[0], []); byDim.get(e[0]).push(e); }
     let best = null;
     for (const [dim, list] of byDim) {
-      const top = Math.abs(list[0][2]);
-      if (!best || top > best.top) best = { dim: G().dimensions[dim], list, top };
+      // the members that moved the value the way it moved (all of them when it held)
+      const movers = change ? list.filter((e) => Math.sign(e[2]) === Math.sign(change)) : list;
+      if (!movers.length) continue;
+      const top = Math.abs(movers[0][2]);
+      if (!best || top > best.top) best = { dim: G().dimensions[dim], list: movers, top };
     }
     return best;
   }
@@ -368,7 +384,7 @@
     const where = site === "ALL" ? "all sites" : site;
     if (f.change === null) return { text: `${k.label} at ${where} is ${fmt(f.v, k.unit)}: no value ${before(state.grain)}, so no change to explain.`, members: [] };
     const verb = f.change > 0 ? "rose" : f.change < 0 ? "fell" : "held";
-    const best = bestDimension(kpi, site, i);
+    const best = bestDimension(kpi, site, i, f.change);
     const head = `${k.label} at ${where} ${verb} ${fmtChange(Math.abs(f.change), k.unit).replace(/^[+±]/, "")} to ${fmt(f.v, k.unit)}`;
     if (!best) return { text: `${head}.`, members: [] };
     const members = best.list.slice(0, 3);
@@ -709,10 +725,17 @@
   }
 
   // ---------------------------------------------------------------- all together
+  let pending = Promise.resolve();
   function update() {
+    pending = pending.then(render).catch((e) => { console.error(e); });
+    return pending;
+  }
+  async function render() {
     writeHash();
     renderControls();
     if (!state.period) return;
+    document.documentElement.dataset.ready = "0";
+    await ensureDrivers(state.grain, periodIndex());
     renderScorecard();
     renderTrends();
     renderCarriers();
@@ -721,11 +744,11 @@
     renderCoverage();
     const panel = document.getElementById("drivers-panel");
     if (!panel.hidden) openDrivers(panel.dataset.kpi, panel.dataset.site);
+    document.documentElement.dataset.ready = "1";
   }
   readHash();
   buildSiteList();
   bindControls();
   update();
   window.opskpi = { state, update, tableCsv, data: D };  // for tests and the curious
-  document.documentElement.dataset.ready = "1";
 })();
