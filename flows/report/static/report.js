@@ -55,7 +55,16 @@
   const complete = (grain, s) => periodEnd(grain, s) <= AS_OF;
 
   const missing = (v) => v === null || v === undefined || Number.isNaN(v);
-  const group3 = (v, digits) => Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  // rounding of the exact value, ties to even, as Python's format() (flows/report/formatting.py)
+  const formats = new Map();
+  const numberFormat = (digits, percent) => {
+    const key = `${digits}${percent ? "%" : ""}`;
+    if (!formats.has(key)) formats.set(key, new Intl.NumberFormat("en-US", { minimumFractionDigits: digits,
+      maximumFractionDigits: digits, roundingMode: "halfEven", style: percent ? "percent" : "decimal" }));
+    return formats.get(key);
+  };
+  const group3 = (v, digits) => numberFormat(digits).format(Math.abs(v));
+  const percent = (v, digits) => numberFormat(digits, true).format(Math.abs(v)).replace("%", "");
   function usd(v, cents, signed) {
     if (missing(v)) return "–";
     const digits = cents ? 2 : 0;
@@ -65,7 +74,7 @@
   function fmt(v, unit) {  // as flows/report/formatting.py by_unit
     if (missing(v)) return "–";
     switch (unit) {
-      case "rate": return `${(v < 0 ? "-" : "")}${group3(v * 100, 1)}%`;
+      case "rate": return `${(v < 0 && percent(v, 1) !== "0.0" ? "-" : "")}${percent(v, 1)}%`;
       case "usd": return usd(v);
       case "usd_signed": return usd(v, false, true);
       case "usd_unit": return usd(v, true);
@@ -81,10 +90,10 @@
     if (missing(v)) return "–";
     let sign = v > 0 ? "+" : v < 0 ? MINUS : "±";
     const a = Math.abs(v);
-    const shown = unit === "rate" ? a * 100 : a;
-    if (Number(shown.toFixed(unit === "rate" || unit === "hours" ? 1 : unit === "usd" || unit === "usd_signed" ? 0 : 2)) === 0) sign = "±";
+    const digits = unit === "hours" ? 1 : unit === "usd" || unit === "usd_signed" ? 0 : 2;
+    if (Number(unit === "rate" ? percent(a, 1) : group3(a, digits).replace(/,/g, "")) === 0) sign = "±";
     switch (unit) {
-      case "rate": return `${sign}${group3(a * 100, 1)} pts`;
+      case "rate": return `${sign}${percent(a, 1)} pts`;
       case "usd": case "usd_signed": return `${sign}$${group3(a, 0)}`;
       case "usd_unit": return `${sign}$${group3(a, 2)}`;
       case "usd_order": return `${sign}$${group3(a, 2)}/order`;
@@ -662,7 +671,7 @@
         el("td", { class: "num", "data-label": "Budget", "data-csv": budget ?? "", text: budget === null ? "no budget" : usd(budget) }),
         el("td", { class: `num${note ? " negative" : ""}`, "data-label": "Actual", "data-csv": actual ?? "", title: note }, usd(actual), note ? el("span", { class: "note", text: ` ${note}` }) : null),
         el("td", { class: `num${over ? " over" : ""}`, "data-label": "Variance", "data-csv": variance ?? "", text: usd(variance, false, true) }),
-        el("td", { class: `num${over ? " over" : ""}`, "data-label": "Variance %", "data-csv": pct ?? "", text: missing(pct) ? "–" : `${pct > 0 ? "+" : pct < 0 ? "-" : ""}${group3(pct * 100, 1)}%` }),
+        el("td", { class: `num${over ? " over" : ""}`, "data-label": "Variance %", "data-csv": pct ?? "", text: missing(pct) ? "–" : `${pct > 0 ? "+" : pct < 0 ? "-" : ""}${percent(pct, 1)}%` }),
         el("td", { class: "bar-col", "data-label": "Actual / budget" }, budget ? el("span", { class: "budget-bar" }, el("span", { class: `bar${over ? " over" : ""}`, style: `width: ${clamp(pct === null ? null : 1 + pct)}%` })) : null)));
       last = site;
     }
