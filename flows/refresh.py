@@ -454,7 +454,10 @@ def send_kpi_alerts(alerts: list[dict[str, Any]], record: RunRecord, paths: Stat
     logger = get_run_logger()
     payload = alerts_payload(alerts, {**record.as_dict(), "warehouse": str(paths.warehouse)})
     notify_kpi_alerts(json.loads(json.dumps(payload, default=str)), settings.notify_command, logger)
-    emit_alert_events(alerts, logger)
+    events = emit_alert_events(alerts, logger)
+    to_command = " to the notify command" if settings.notify_command else ""
+    progress.info("%-8s %d new KPI alert%s sent%s, %d Prefect event%s", "alerts", len(alerts),
+                  "" if len(alerts) == 1 else "s", to_command, events, "" if events == 1 else "s")
 
 
 @contextlib.contextmanager

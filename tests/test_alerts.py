@@ -143,7 +143,8 @@ def _late_shipments(folder: Path, name: str, first: int, n: int) -> None:
 
 @pytest.mark.slow
 def test_notify_command_gets_new_alerts_once_and_again_when_worse(
-        conformance_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        conformance_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     from flows.refresh import EXIT_PUBLISHED, run_refresh
 
     warehouse = copy_published(conformance_warehouse, tmp_path / "wh" / "ops.duckdb")
@@ -151,6 +152,8 @@ def test_notify_command_gets_new_alerts_once_and_again_when_worse(
     shutil.copytree(Path(__file__).parent / "fixtures" / "conformance" / "exports", exports)
     inbox = tmp_path / "notify.jsonl"
     monkeypatch.setenv("OPSKPI_NOTIFY_COMMAND", f"cat >> {inbox} && echo >> {inbox}")
+
+    caplog.set_level("INFO", logger="opskpi.progress")
 
     def refresh() -> list[dict]:
         before = inbox.read_text().splitlines() if inbox.exists() else []
@@ -184,6 +187,12 @@ def test_notify_command_gets_new_alerts_once_and_again_when_worse(
         con.close()
     assert top["contribution"] == pytest.approx(mart) and mart < 0
     assert stored == 1
+    # and one Prefect event per alert, for automations to route
+    n = len(sent["alerts"])
+    plural = "" if n == 1 else "s"
+    line = f"{n} new KPI alert{plural} sent to the notify command, {n} Prefect event{plural}"
+    lines = [r.getMessage() for r in caplog.records if r.name == "opskpi.progress"]
+    assert any(m.endswith(line) for m in lines), lines
 
     # 3. four more late shipments: 45 of 60 = 75 %, 5.4 pts worse than alerted → again
     _late_shipments(exports, "shipments_2026-02_late2.csv", 101, 4)

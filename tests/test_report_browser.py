@@ -202,7 +202,7 @@ def test_any_week_and_any_month_show_the_warehouse_values(
     assert_scorecard_is(page, published_warehouse, "week", date(2026, 2, 2))
     assert page.evaluate("location.hash").startswith("#grain=week&period=2026-02-02")
     choose(page, grain="month")
-    # the month containing the chosen week's end
+    # the month of the chosen week's Thursday
     assert page.evaluate("document.getElementById('scorecard-period').dataset.periodStart") == "2026-02-01"
     assert_scorecard_is(page, published_warehouse, "month", date(2026, 2, 1))
     choose(page, period="2026-03-01")

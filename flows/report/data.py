@@ -285,8 +285,8 @@ def _kpis(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> list[dict[str
 
 def _grain(con: duckdb.DuckDBPyConnection, tables: set[str], period: str, periods: list[date],
            sites: list[Site], catalogue: Catalogue) -> dict[str, Any]:
-    """Values (and numerators/denominators), statuses, targets and top drivers of every
-    KPI cell of one grain, as arrays aligned to ``periods``."""
+    """Values, statuses and targets of every KPI cell of one grain, as arrays aligned to
+    ``periods``; drivers, carriers and vendors as one gzipped chunk per period."""
     suffix = "weekly" if period == "week_start" else "monthly"
     index = {p: i for i, p in enumerate(periods)}
     n = len(periods)
@@ -299,14 +299,19 @@ def _grain(con: duckdb.DuckDBPyConnection, tables: set[str], period: str, period
     targets: dict[str, dict[str, float]] = defaultdict(dict)
     scorecard = f"kpi.kpi_site_scorecard_{suffix}"
     if scorecard in tables:
-        for r in _rows(con, f"SELECT kpi, site_id, {period} AS p, target, status FROM {scorecard}"):
-            if r["p"] not in index:
-                continue
-            status[r["kpi"]].setdefault(r["site_id"], [None] * n)[index[r["p"]]] = r["status"][0]
-            targets[r["kpi"]][r["site_id"]] = r["target"]
+        for kpi, site, p, target, state in con.execute(
+                f"SELECT kpi, site_id, {period}, target, status FROM {scorecard}").fetchall():
+            if p in index:
+                status[kpi].setdefault(site, [None] * n)[index[p]] = state[0]
+                targets[kpi][site] = target
     status_text = {k: {s: "".join(c or "-" for c in v) for s, v in by_site.items()}
                    for k, by_site in status.items()}
-    drivers, dimensions = _drivers(con, tables, f"kpi.kpi_drivers_{suffix}", period, index)
+    table = f"kpi.kpi_drivers_{suffix}"
+    drivers, dimensions, full = _drivers(con, tables, table, period, index, status_text,
+                                         DRIVERS_BUDGET_BYTES[suffix])
+    members = _members(con, tables, table, period, index, {
+        "on_time_delivery_rate": "carrier", "spend_usd": "vendor", "supplier_otif_rate": "vendor",
+        "three_way_match_rate": "vendor", "price_variance_usd": "vendor"})
     return {
         "periods": periods,
         "values": values,
@@ -314,38 +319,91 @@ def _grain(con: duckdb.DuckDBPyConnection, tables: set[str], period: str, period
         "targets": targets,
         "dimensions": dimensions,
         "drivers": drivers,
-        "carriers": _members(con, tables, f"kpi.kpi_drivers_{suffix}", period, index,
-                             ["on_time_delivery_rate"], "carrier"),
-        "vendors": _members(con, tables, f"kpi.kpi_drivers_{suffix}", period, index,
-                            ["spend_usd", "supplier_otif_rate", "three_way_match_rate",
-                             "price_variance_usd"], "vendor") if period == "month_start" else {},
+        "drivers_full": full,
+        "members": members,
     }
 
 
+#: Bytes (gzipped, base64) of drivers the page embeds in full per grain: every dimension's
+#: top members of every cell, newest periods first; older periods keep the drivers of
+#: their red and amber cells (their sentences). Small warehouses fit whole.
+DRIVERS_BUDGET_BYTES = {"weekly": 8_000_000, "monthly": 4_000_000}
+
+
 def _drivers(con: duckdb.DuckDBPyConnection, tables: set[str], table: str, period: str,
-             index: dict[date, int]) -> tuple[list[str | None], list[str]]:
+             index: dict[date, int], status: dict[str, dict[str, str]],
+             budget: int) -> tuple[list[str | None], list[str], list[bool]]:
     """The top members of each dimension of every cell with a change, one gzipped JSON
     chunk per period (base64; the page inflates the chosen period's only):
     ``{"kpi|site": [[dimension index, member, contribution, rate effect, mix effect,
-    N1, D1, N0, D0], ...]}``. Figures keep 6 significant digits (the page shows 3)."""
+    N1, D1, N0, D0], ...]}``, written by DuckDB; figures keep 6 significant digits (the
+    page shows 3). Within ``budget`` bytes, newest first, a period has every cell; beyond
+    it only its red and amber cells (``full`` says which)."""
+    n = len(index)
     if table not in tables:
-        return [None] * len(index), []
+        return [None] * n, [], [True] * n
     dimensions = [r[0] for r in con.execute(
         f"SELECT DISTINCT dimension FROM {table} ORDER BY 1").fetchall()]
-    dim_index = {d: i for i, d in enumerate(dimensions)}
-    cur = con.execute(
-        f"""SELECT kpi, site_id, {period}, dimension, member, contribution, rate_effect, mix_effect,
-                   current_numerator, current_denominator, previous_numerator, previous_denominator
-            FROM {table}
-            WHERE driver_rank <= {DRIVERS_PER_DIMENSION} AND contribution IS NOT NULL
-            ORDER BY kpi, site_id, {period}, dimension, driver_rank""")
-    chunks: list[dict[str, list]] = [defaultdict(list) for _ in index]
-    while batch := cur.fetchmany(50_000):
-        for kpi, site, p, dim, member, *figures in batch:
-            if p in index:
-                chunks[index[p]][f"{kpi}|{site}"].append(
-                    [dim_index[dim], member, *(_round(v) for v in figures)])
-    return [_gzip_json(c) if c else None for c in chunks], dimensions
+    scorecard = f"kpi.kpi_site_scorecard_{'weekly' if period == 'week_start' else 'monthly'}"
+    flagged = (f"SELECT kpi, site_id, {period} FROM {scorecard} WHERE status IN ('red', 'amber')"
+               if scorecard in tables else f"SELECT NULL AS kpi, NULL AS site_id, NULL::DATE AS {period}")
+    figures = ", ".join(_sql_round(c) for c in (
+        "contribution", "rate_effect", "mix_effect", "current_numerator", "current_denominator",
+        "previous_numerator", "previous_denominator"))
+    rows = con.execute(
+        f"""WITH dims AS (
+                SELECT dimension, CAST(row_number() OVER (ORDER BY dimension) - 1 AS INTEGER) AS i
+                FROM (SELECT DISTINCT dimension FROM {table})
+            ),
+            entries AS (
+                SELECT d.{period} AS p, d.kpi, d.site_id, d.kpi || '|' || d.site_id AS cell,
+                       CAST(to_json(list(json_array(dims.i, d.member, {figures})
+                                         ORDER BY d.dimension, d.driver_rank)) AS VARCHAR) AS entries
+                FROM {table} AS d JOIN dims USING (dimension)
+                WHERE d.driver_rank <= {DRIVERS_PER_DIMENSION} AND d.contribution IS NOT NULL
+                GROUP BY ALL
+            ),
+            flagged AS ({flagged})
+            SELECT p,
+                   '{{' || string_agg(to_json(cell) || ':' || entries, ',') || '}}' AS all_cells,
+                   '{{' || coalesce(string_agg(to_json(cell) || ':' || entries, ',')
+                                    FILTER (WHERE flagged.kpi IS NOT NULL), '') || '}}' AS flagged_cells
+            FROM entries
+            LEFT JOIN flagged
+              ON flagged.kpi = entries.kpi AND flagged.site_id = entries.site_id
+             AND flagged.{period} = entries.p
+            GROUP BY p
+            ORDER BY p DESC""").fetchall()
+    chunks: list[str | None] = [None] * n
+    full = [True] * n
+    spent = 0
+    for p, all_cells, flagged_cells in rows:
+        i = index.get(p)
+        if i is None:
+            continue
+        chunk = _gzip_text(all_cells)
+        if spent + len(chunk) > budget:
+            chunk, full[i] = _gzip_text(flagged_cells or "{}"), False
+        spent += len(chunk)
+        chunks[i] = chunk
+    return chunks, dimensions, full
+
+
+def _sql_round(column: str, digits: int = 6) -> str:
+    """``column`` to ``digits`` significant digits, in SQL (null stays null)."""
+    return (f"CASE WHEN {column} IS NULL OR isnan({column}) OR isinf({column}) THEN NULL "
+            f"WHEN {column} = 0 THEN 0 WHEN {column} = trunc({column}) THEN {column} "
+            f"ELSE round({column}, CAST({digits - 1} - floor(log10(abs({column}))) AS INTEGER)) END")
+
+
+def _gzip_text(text: str) -> str:
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), mtime=0)).decode("ascii")
+
+
+def _flag(status: dict[str, dict[str, str]], key: str, i: int) -> str:
+    kpi, site = key.split("|", 1)
+    text = status.get(kpi, {}).get(site, "")
+    return text[i] if i < len(text) else "-"
 
 
 def _round(value: float | None, digits: int = 6) -> float | int | None:
@@ -363,36 +421,42 @@ def _gzip_json(value: Any) -> str:
 
 
 def _members(con: duckdb.DuckDBPyConnection, tables: set[str], table: str, period: str,
-             index: dict[date, int], kpis: list[str], dimension: str) -> dict[str, Any]:
-    """Every member of one dimension of some KPIs, per site and period (the carriers' and
-    vendors' tables): ``{kpi: {site: {period index: [[member, N1, D1, N0, D0], ...]}}}``."""
+             index: dict[date, int], dimensions: dict[str, str]) -> list[str | None]:
+    """Every member of one dimension of some KPIs (carriers of on-time delivery, vendors of
+    spend, supplier OTIF, three-way match and price variance), per site and period, one
+    gzipped chunk per period: ``{kpi: {site: [[member, N1, D1, N0, D0], ...]}}``."""
+    n = len(index)
     if table not in tables:
-        return {}
-    out: dict[str, Any] = {}
+        return [None] * n
+    chunks: list[dict] = [{} for _ in range(n)]
     for kpi, site, p, member, n1, d1, n0, d0 in con.execute(
-        f"""SELECT kpi, site_id, {period}, member, current_numerator, current_denominator,
-                   previous_numerator, previous_denominator
-            FROM {table}
-            WHERE dimension = $dimension AND kpi IN (SELECT unnest($kpis)) AND member <> '(none)'
-            ORDER BY kpi, site_id, {period}, member""",
-        {"dimension": dimension, "kpis": kpis},
+        f"""SELECT d.kpi, d.site_id, d.{period}, d.member, d.current_numerator, d.current_denominator,
+                   d.previous_numerator, d.previous_denominator
+            FROM {table} AS d
+            JOIN (SELECT unnest($kpis) AS kpi, unnest($dims) AS dimension) AS w
+              ON w.kpi = d.kpi AND w.dimension = d.dimension
+            WHERE d.member <> '(none)'
+            ORDER BY d.{period}, d.kpi, d.site_id, d.member""",
+        {"kpis": list(dimensions), "dims": list(dimensions.values())},
     ).fetchall():
         if p in index:
-            out.setdefault(kpi, {}).setdefault(site, {}).setdefault(str(index[p]), []).append(
-                [member, n1, d1, n0, d0])
-    return out
+            chunks[index[p]].setdefault(kpi, {}).setdefault(site, []).append(
+                [member, _round(n1), _round(d1), _round(n0), _round(d0)])
+    return [_gzip_json(c) if c else None for c in chunks]
 
 
-def _budget(con: duckdb.DuckDBPyConnection, months: list[date], as_of: date | None) -> dict[str, list]:
+def _budget(con: duckdb.DuckDBPyConnection, months: list[date], as_of: date | None) -> list[str | None]:
+    """Budget lines per month, one gzipped chunk per month:
+    ``[[site, category, budget, actual, variance, variance %], ...]``."""
     index = {m: i for i, m in enumerate(months)}
-    out: dict[str, list] = defaultdict(list)
+    out: list[list] = [[] for _ in months]
     for m, site, category, budget, actual, variance, pct in con.execute(
         """SELECT month_start, site_id, category, budget_usd, actual_usd, variance_usd, variance_pct
            FROM kpi.kpi_budget_monthly WHERE month_start <= $as_of
            ORDER BY month_start, site_id, category""", {"as_of": as_of or date.min}).fetchall():
         if m in index:
-            out[str(index[m])].append([site, category, budget, actual, variance, pct])
-    return out
+            out[index[m]].append([site, category, budget, actual, variance, pct])
+    return [_gzip_json(_jsonable(rows)) if rows else None for rows in out]
 
 
 # --- runs and quality ------------------------------------------------------------------------

@@ -144,18 +144,31 @@
     return { g: "green", a: "amber", r: "red" }[c] || null;
   };
   const targetOf = (kpi, site) => { const t = G().targets[kpi]; return t && site in t ? t[site] : null; };
-  // drivers: one gzipped JSON chunk per period, inflated when the period is chosen
-  const inflated = { week: new Map(), month: new Map() };
-  async function ensureDrivers(grain, i) {
-    const cache = inflated[grain];
-    if (cache.has(i)) return;
-    const chunk = D[grain].drivers[i];
-    if (!chunk) { cache.set(i, {}); return; }
-    const bytes = Uint8Array.from(atob(chunk), (c) => c.charCodeAt(0));
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    cache.set(i, JSON.parse(await new Response(stream).text()));
+  // drivers, carriers and vendors, budget lines: one gzipped JSON chunk per period,
+  // inflated when the period is chosen
+  const inflated = new Map();
+  async function inflate(key, chunk, empty) {
+    if (inflated.has(key)) return inflated.get(key);
+    let value = empty;
+    if (chunk) {
+      const bytes = Uint8Array.from(atob(chunk), (c) => c.charCodeAt(0));
+      const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+      value = JSON.parse(await new Response(stream).text());
+    }
+    inflated.set(key, value);
+    return value;
   }
-  const driversOf = (kpi, site, i) => ((inflated[state.grain].get(i) || {})[`${kpi}|${site}`]) || [];
+  const chunkOf = (key) => inflated.get(key);
+  async function ensureChunks() {
+    const i = periodIndex(), m = D.month.periods.indexOf(monthForSections());
+    await inflate(`${state.grain}|drivers|${i}`, D[state.grain].drivers[i], {});
+    await inflate(`${state.grain}|members|${i}`, D[state.grain].members[i], {});
+    if (m >= 0) {
+      await inflate(`month|members|${m}`, D.month.members[m], {});
+      await inflate(`budget|${m}`, D.budget[m], []);
+    }
+  }
+  const driversOf = (kpi, site, i) => ((chunkOf(`${state.grain}|drivers|${i}`) || {})[`${kpi}|${site}`]) || [];
   // the month the monthly sections show: the chosen month, or with a week chosen the last
   // month complete by the end of that week (budget and vendors are judged on whole months)
   function monthForSections() {
@@ -224,9 +237,10 @@
       b.addEventListener("click", () => {
         if (state.grain === b.dataset.grain) return;
         const from = state.period; state.grain = b.dataset.grain;
-        // the month containing the chosen week's end, or the last week of the chosen month
+        // the month of the chosen week's Thursday (ISO: the month the week mostly lies in),
+        // or the last week of the chosen month
         const periods = G().periods;
-        const end = from ? (state.grain === "month" ? addDays(from, 6) : monthEnd(from)) : null;
+        const end = from ? (state.grain === "month" ? addDays(from, 3) : monthEnd(from)) : null;
         const fit = periods.filter((p) => p <= end);
         state.period = fit.length ? fit[fit.length - 1] : defaultPeriod(state.grain);
         update();
@@ -445,7 +459,10 @@
     const parts = [title, facts];
     const sentence = whySentence(kpi, site, i);
     parts.push(el("p", { class: "sentence", text: sentence.text }));
-    if (!entries.length) parts.push(el("p", { class: "empty", text: f.change === null ? "No change to decompose." : "No driver dimension for this KPI." }));
+    const full = G().drivers_full[i];
+    if (!entries.length) parts.push(el("p", { class: "empty", text: f.change === null ? "No change to decompose."
+      : full ? "No driver dimension for this KPI."
+        : `At this size the page embeds every cell's drivers for the latest ${state.grain}s only, and the red and amber cells' for older ones: this cell's are in kpi.kpi_drivers_${state.grain === "week" ? "weekly" : "monthly"}.` }));
     const byDim = new Map();
     for (const e of entries) { if (!byDim.has(e[0])) byDim.set(e[0], []); byDim.get(e[0]).push(e); }
     for (const [dim, list] of byDim) {
@@ -454,7 +471,7 @@
         el("thead", {}, el("tr", {}, [name, "Contribution", "Rate effect", "Mix effect", "This " + state.grain, before(state.grain)].map((h) => el("th", { text: h })))),
         el("tbody", {}, list.map((e) => el("tr", { "data-member": e[1], "data-contribution": JSON.stringify(e[2]) },
           el("td", { "data-label": name, text: e[1] + (dim === "carrier" && CARRIER[e[1]] ? ` ${CARRIER[e[1]].name || ""}` : "") }),
-          el("td", { class: `num move ${judge(e[2], kpi)}`, "data-label": "Contribution", text: fmtChange(e[2], k.unit) }),
+          el("td", { class: `num move ${judge(e[2], kpi)}`, "data-label": "Contribution", title: `${e[2]} (kpi_drivers.contribution)`, text: fmtChange(e[2], k.unit) }),
           el("td", { class: "num", "data-label": "Rate effect", text: e[3] === null ? "–" : fmtChange(e[3], k.unit) }),
           el("td", { class: "num", "data-label": "Mix effect", text: e[4] === null ? "–" : fmtChange(e[4], k.unit) }),
           el("td", { class: "num", "data-label": "This period", text: sidesText(k, e[5], e[6]) }),
@@ -570,8 +587,8 @@
 
   // ---------------------------------------------------------------- carriers
   function memberRows(grain, kpi, site, i) {
-    const m = D[grain].carriers[kpi] || D[grain].vendors[kpi] || {};
-    return ((m[site] || {})[String(i)]) || [];
+    const chunk = chunkOf(`${grain}|members|${i}`) || {};
+    return ((chunk[kpi] || {})[site]) || [];
   }
   function renderCarriers() {
     const i = periodIndex(), site = scopeSite();
@@ -652,7 +669,7 @@
     const m = monthForSections(), months = D.month.periods, i = months.indexOf(m);
     const partial = m && !complete("month", m);
     const chosen = [...state.sites].filter((s) => s !== "ALL");
-    const rows = (D.budget[String(i)] || []).filter((r) => !chosen.length || state.sites.has(r[0]));
+    const rows = (chunkOf(`budget|${i}`) || []).filter((r) => !chosen.length || state.sites.has(r[0]));
     document.getElementById("budget-period").textContent = m ? periodLabel("month", m) + (partial ? " (partial month)" : "") : "";
     document.getElementById("budget-lead").textContent = (state.grain === "week"
       ? `Budgets are monthly: ${m ? periodLabel("month", m) : "no month"}, the last month complete by the end of the chosen week (choose Month for another). `
@@ -744,7 +761,7 @@
     renderControls();
     if (!state.period) return;
     document.documentElement.dataset.ready = "0";
-    await ensureDrivers(state.grain, periodIndex());
+    await ensureChunks();
     renderScorecard();
     renderTrends();
     renderCarriers();
