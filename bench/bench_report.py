@@ -76,6 +76,8 @@ def measure(warehouse: Path, out: Path) -> dict:
         page.open(page_path.as_uri(), timeout=300)
         page.wait_until("document.documentElement.dataset.ready === '1'", timeout=300)
         figures["load_seconds"] = round(time.perf_counter() - t0, 2)
+        page.wait_until("document.documentElement.dataset.charts === '1'", timeout=300)
+        figures["load_with_charts_seconds"] = round(time.perf_counter() - t0, 2)
         heap = page.evaluate("performance.memory ? performance.memory.usedJSHeapSize : 0")
         figures["js_heap_mb"] = round(heap / 1e6, 1)
 
@@ -84,6 +86,8 @@ def measure(warehouse: Path, out: Path) -> dict:
             page.evaluate(f"(async () => {{ {script}; await window.opskpi.update(); }})()")
             page.wait_until("document.documentElement.dataset.ready === '1'", timeout=300)
             figures[f"{name}_seconds"] = round(time.perf_counter() - t, 3)
+            page.wait_until("document.documentElement.dataset.charts === '1'", timeout=300)
+            figures[f"{name}_with_charts_seconds"] = round(time.perf_counter() - t, 3)
 
         weeks = data.payload["week"]["periods"]
         timed("another_week", f"window.opskpi.state.period = '{weeks[len(weeks) // 2]}'")
@@ -98,6 +102,7 @@ def measure(warehouse: Path, out: Path) -> dict:
         figures["drivers_panel_seconds"] = round(time.perf_counter() - t, 3)
         figures["cells_on_screen"] = page.evaluate(
             "document.querySelectorAll('#scorecard-table td.cell').length")
+        figures["section_ms_last_choices"] = page.evaluate("window.opskpi.timings.slice(-3)")
         figures["console_errors"] = page.console_errors[:5]
     finally:
         browser.close()

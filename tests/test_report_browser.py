@@ -55,12 +55,16 @@ def report(published_warehouse: Path) -> Path:
     return publish_report(paths)
 
 
+#: the page has drawn every section for the current choice (charts and print layout too)
+DRAWN = "document.documentElement.dataset.ready === '1' && document.documentElement.dataset.charts === '1'"
+
+
 def open_report(browser: Browser, url: str, width: int = 1400) -> Page:
     page = browser.new_page()
     page.call("Emulation.setDeviceMetricsOverride",
               {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": width < 600})
     page.open(url)
-    page.wait_until("document.documentElement.dataset.ready === '1'")
+    page.wait_until(DRAWN)
     page.browser.pump(0.3)  # late console messages, if any
     return page
 
@@ -82,11 +86,11 @@ def choose(page: Page, *, grain: str | None = None, period: str | None = None) -
     """Use the period controls as a person would (button, select), then wait for the redraw."""
     if grain:
         page.evaluate(f"document.getElementById('grain-{grain}').click()")
-        page.wait_until("document.documentElement.dataset.ready === '1'")
+        page.wait_until(DRAWN)
     if period:
         page.evaluate(f"""(() => {{ const s = document.getElementById('period-select');
             s.value = '{period}'; s.dispatchEvent(new Event('change', {{bubbles: true}})); }})()""")
-        page.wait_until(f"document.documentElement.dataset.ready === '1' && "
+        page.wait_until(f"{DRAWN} && "
                         f"document.getElementById('scorecard-period').dataset.periodStart === '{period}'")
 
 
@@ -216,7 +220,8 @@ def test_filtering_a_site_hides_the_others(browser: Browser, report: Path) -> No
     page = open_report(browser, report.as_uri())
     page.evaluate("document.getElementById('site-filter').open = true")
     page.evaluate("document.querySelector('#site-list button[data-only=S02]').click()")
-    page.wait_until("document.documentElement.dataset.ready === '1'")
+    one_column = "document.querySelectorAll('#scorecard-table thead th[data-site]').length === 1"
+    page.wait_until(f"{DRAWN} && {one_column}")
     sites = page.evaluate("[...document.querySelectorAll('#scorecard-table thead th[data-site]')]"
                           ".map(th => th.dataset.site)")
     assert sites == ["S02"]

@@ -325,9 +325,10 @@ def _grain(con: duckdb.DuckDBPyConnection, tables: set[str], period: str, period
 
 
 #: Bytes (gzipped, base64) of drivers the page embeds in full per grain: every dimension's
-#: top members of every cell, newest periods first; older periods keep the drivers of
-#: their red and amber cells (their sentences). Small warehouses fit whole.
-DRIVERS_BUDGET_BYTES = {"weekly": 8_000_000, "monthly": 4_000_000}
+#: top members of every cell, newest periods first; older periods keep the sentence of
+#: each red and amber cell (its top members of its best dimension). Small warehouses
+#: fit whole.
+DRIVERS_BUDGET_BYTES = {"weekly": 6_000_000, "monthly": 3_000_000}
 
 
 def _drivers(con: duckdb.DuckDBPyConnection, tables: set[str], table: str, period: str,
@@ -355,25 +356,49 @@ def _drivers(con: duckdb.DuckDBPyConnection, tables: set[str], table: str, perio
                 SELECT dimension, CAST(row_number() OVER (ORDER BY dimension) - 1 AS INTEGER) AS i
                 FROM (SELECT DISTINCT dimension FROM {table})
             ),
-            entries AS (
-                SELECT d.{period} AS p, d.kpi, d.site_id, d.kpi || '|' || d.site_id AS cell,
-                       CAST(to_json(list(json_array(dims.i, d.member, {figures})
-                                         ORDER BY d.dimension, d.driver_rank)) AS VARCHAR) AS entries
+            top AS (
+                SELECT d.{period} AS p, d.kpi, d.site_id, d.dimension, d.member, d.driver_rank,
+                       d.change, d.contribution, dims.i,
+                       json_array(dims.i, d.member, {figures}) AS entry
                 FROM {table} AS d JOIN dims USING (dimension)
                 WHERE d.driver_rank <= {DRIVERS_PER_DIMENSION} AND d.contribution IS NOT NULL
+            ),
+            entries AS (
+                SELECT p, kpi, site_id, kpi || '|' || site_id AS cell,
+                       CAST(to_json(list(entry ORDER BY dimension, driver_rank)) AS VARCHAR) AS entries
+                FROM top GROUP BY ALL
+            ),
+            -- a red or amber cell of an older period keeps its sentence: the top members that
+            -- moved the value its way, of the dimension whose top one moved it most
+            movers AS (
+                SELECT top.*, row_number() OVER (PARTITION BY p, kpi, site_id, dimension
+                                                 ORDER BY driver_rank) AS mover_rank
+                FROM top WHERE change = 0 OR sign(contribution) = sign(change)
+            ),
+            best AS (
+                SELECT p, kpi, site_id, arg_max(dimension, abs(contribution)) AS dimension
+                FROM movers WHERE mover_rank = 1 GROUP BY ALL
+            ),
+            sentences AS (
+                SELECT movers.p, movers.kpi, movers.site_id,
+                       CAST(to_json(list(entry ORDER BY mover_rank)) AS VARCHAR) AS entries
+                FROM movers JOIN best USING (p, kpi, site_id, dimension)
                 GROUP BY ALL
             ),
             flagged AS ({flagged})
-            SELECT p,
-                   '{{' || string_agg(to_json(cell) || ':' || entries, ',') || '}}' AS all_cells,
-                   '{{' || coalesce(string_agg(to_json(cell) || ':' || entries, ',')
+            SELECT entries.p,
+                   '{{' || string_agg(to_json(cell) || ':' || entries.entries, ',') || '}}' AS all_cells,
+                   '{{' || coalesce(string_agg(to_json(cell) || ':' || sentences.entries, ',')
                                     FILTER (WHERE flagged.kpi IS NOT NULL), '') || '}}' AS flagged_cells
             FROM entries
             LEFT JOIN flagged
               ON flagged.kpi = entries.kpi AND flagged.site_id = entries.site_id
              AND flagged.{period} = entries.p
-            GROUP BY p
-            ORDER BY p DESC""").fetchall()
+            LEFT JOIN sentences
+              ON sentences.kpi = entries.kpi AND sentences.site_id = entries.site_id
+             AND sentences.p = entries.p
+            GROUP BY entries.p
+            ORDER BY entries.p DESC""").fetchall()
     chunks: list[str | None] = [None] * n
     full = [True] * n
     spent = 0

@@ -302,7 +302,6 @@
     }
     const verdict = judge(f.change, kpi);
     const note = explainOutOfRange(kpi, f.v);
-    const sentence = f.status === "red" || f.status === "amber" ? whySentence(kpi, site, i) : null;
     return el("td", {
       class: `cell ${f.status || "untargeted"}${site === "ALL" ? " all" : ""}`, tabindex: "0", role: "button",
       "data-kpi": kpi, "data-site": site, "data-label": SITE[site].label, "data-value": JSON.stringify(f.v),
@@ -310,7 +309,7 @@
       "data-csv": f.v, title: `${k.label}, ${SITE[site].label}: ${fmt(f.v, k.unit)}` +
         (f.target !== null ? ` (target ${targetText(f.target, kpi)}) – ${f.status}` : "") +
         (f.change !== null ? `; ${fmtChange(f.change, k.unit)} vs ${before(state.grain)} (${fmt(f.prev, k.unit)})` : "") +
-        (sentence ? `\n${sentence.text}` : "") + "\nclick for its drivers",
+        "\nclick for its drivers",
     },
     el("span", { class: "value", text: fmt(f.v, k.unit) }),
     el("span", { class: `move ${verdict}`, "data-change": JSON.stringify(f.change) },
@@ -352,10 +351,7 @@
     document.getElementById("scorecard-lead").textContent = lead.join(" ");
     const table = scorecardTable(sites, "scorecard-table");
     document.getElementById("scorecard-table").replaceWith(table);
-    // print: the same table in chunks of sites that fit the page's width
-    const chunks = [];
-    for (let s = 0; s < sites.length; s += 6) chunks.push(scorecardTable(sites.slice(s, s + 6), null));
-    document.getElementById("scorecard-print").replaceChildren(...chunks);
+    document.getElementById("scorecard-print").replaceChildren();
     const summary = document.getElementById("scorecard-summary");
     summary.replaceChildren(...sites.map((s) => {
       const c = { green: 0, amber: 0, red: 0 };
@@ -364,6 +360,16 @@
         el("div", { class: "summary-counts" }, ["green", "amber", "red"].map((st) => el("span", { class: `count ${st}`, title: st, text: String(c[st]) }))));
     }));
     renderWhy();
+  }
+
+  // print: the scorecard in chunks of sites that fit the page's width (built after the
+  // screen is drawn, or at once when printing)
+  function buildPrintScorecard() {
+    const target = document.getElementById("scorecard-print");
+    if (target.childElementCount) return;
+    const sites = selectedSites(), chunks = [];
+    for (let s = 0; s < sites.length; s += 6) chunks.push(scorecardTable(sites.slice(s, s + 6), null));
+    target.replaceChildren(...chunks);
   }
 
   // ---------------------------------------------------------------- drivers
@@ -462,7 +468,8 @@
     const full = G().drivers_full[i];
     if (!entries.length) parts.push(el("p", { class: "empty", text: f.change === null ? "No change to decompose."
       : full ? "No driver dimension for this KPI."
-        : `At this size the page embeds every cell's drivers for the latest ${state.grain}s only, and the red and amber cells' for older ones: this cell's are in kpi.kpi_drivers_${state.grain === "week" ? "weekly" : "monthly"}.` }));
+        : `At this size the page embeds every cell's drivers for the latest ${state.grain}s, and for older ones the sentence of each red or amber cell: this cell's are in kpi.kpi_drivers_${state.grain === "week" ? "weekly" : "monthly"}.` }));
+    else if (!full) parts.push(el("p", { class: "hint", text: `For this older ${state.grain} the page embeds the members of the sentence only; every member is in kpi.kpi_drivers_${state.grain === "week" ? "weekly" : "monthly"}.` }));
     const byDim = new Map();
     for (const e of entries) { if (!byDim.has(e[0])) byDim.set(e[0], []); byDim.get(e[0]).push(e); }
     for (const [dim, list] of byDim) {
@@ -495,6 +502,7 @@
   const charts = [];
   function renderTrends() {
     for (const c of charts.splice(0)) c.destroy();
+    queued.length = 0;
     const i = periodIndex(), periods = G().periods;
     const span = state.grain === "week" ? 52 : 36;
     const from = Math.max(0, i - span + 1);
@@ -527,10 +535,9 @@
       const plot = el("div", { class: "chart" });
       card.append(plot);
       grid.append(card);
-      const width = Math.max(260, Math.floor(plot.getBoundingClientRect().width || 360));
       const data = [xs, ...series];
       const opts = {
-        width, height: 210, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+        width: 360, height: 210, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
         legend: { live: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true } },
@@ -550,8 +557,22 @@
       } else if (k.kind === "total") {
         opts.scales.y = { range: (u, lo, hi) => padRange(Math.min(0, lo), hi, k) };
       }
-      charts.push(new uPlot(opts, data, plot));
+      queued.push(() => {
+        opts.width = Math.max(260, Math.floor(plot.getBoundingClientRect().width || 360));
+        charts.push(new uPlot(opts, data, plot));
+      });
     }
+  }
+  // charts are drawn a few at a time after the rest of the page, so a choice answers at once
+  const queued = [];
+  function flushCharts() { while (queued.length) queued.shift()(); }
+  async function drawCharts(gen) {
+    while (queued.length) {
+      if (gen !== generation) return false;
+      for (let n = 0; n < 4 && queued.length; n++) queued.shift()();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    return gen === generation;
   }
   function padRange(lo, hi, k) {
     if (lo === hi) { const pad = Math.abs(hi) * 0.1 || 1; return [lo - pad, hi + pad]; }
@@ -751,30 +772,46 @@
   }
 
   // ---------------------------------------------------------------- all together
+  const timings = [];
   let pending = Promise.resolve();
   function update() {
     pending = pending.then(render).catch((e) => { console.error(e); });
     return pending;
   }
+  let generation = 0;
   async function render() {
+    const gen = ++generation;
     writeHash();
     renderControls();
     if (!state.period) return;
-    document.documentElement.dataset.ready = "0";
-    await ensureChunks();
-    renderScorecard();
-    renderTrends();
-    renderCarriers();
-    renderVendors();
-    renderBudget();
-    renderCoverage();
+    const root = document.documentElement.dataset;
+    root.ready = "0"; root.charts = "0";
+    const times = {};
+    const timed = async (name, fn) => { const t = performance.now(); await fn(); times[name] = Math.round(performance.now() - t); };
+    await timed("inflate", ensureChunks);
+    await timed("scorecard", renderScorecard);
+    await timed("trends", renderTrends);
+    await timed("carriers", renderCarriers);
+    await timed("vendors", renderVendors);
+    await timed("budget", renderBudget);
+    await timed("coverage", renderCoverage);
+    timings.push(times);  // milliseconds per section, for bench/bench_report.py
+    // then, without blocking the next choice: the charts, and the scorecard for print
+    const t = performance.now();
+    setTimeout(async () => {
+      if (!(await drawCharts(gen))) return;
+      buildPrintScorecard();
+      times.charts_and_print = Math.round(performance.now() - t);
+      root.charts = "1";
+    }, 0);
     const panel = document.getElementById("drivers-panel");
     if (!panel.hidden) openDrivers(panel.dataset.kpi, panel.dataset.site);
     document.documentElement.dataset.ready = "1";
   }
+  window.addEventListener("beforeprint", () => { flushCharts(); buildPrintScorecard(); });
   readHash();
   buildSiteList();
   bindControls();
   update();
-  window.opskpi = { state, update, tableCsv, data: D };  // for tests and the curious
+  window.opskpi = { state, update, tableCsv, data: D, timings };  // for tests, bench and the curious
 })();
