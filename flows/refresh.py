@@ -1,6 +1,7 @@
 """The nightly refresh, as a Prefect flow that reads as the process it runs:
 
-    prepare → ingest → build → check → gate pages → publish → docs → report
+    prepare → ingest → build → check → gate pages → alerts → publish → docs → report
+    (→ the new KPI alerts are sent)
 
 Each step is a Prefect task that takes paths and returns a small result that says how
 long it took. Write-audit-publish: everything is written into a private build database
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import json
 import logging
 import time
 import uuid
@@ -26,6 +28,7 @@ from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
+from flows.alerts import AlertRules, alerts_payload, compute_alerts, emit_alert_events
 from flows.build import BuildResult, build_models
 from flows.build.docs import generate_docs
 from flows.db import connect
@@ -33,7 +36,7 @@ from flows.gate import GateResult, run_quality_gate
 from flows.ingest.load import ingest_exports
 from flows.ingest.mapcheck import preflight
 from flows.ingest.mappings import MappingError, default_mappings_dir, load_mappings
-from flows.ops.notify import notify_unpublished
+from flows.ops.notify import notify_kpi_alerts, notify_unpublished
 from flows.report import publish_report, write_gate_page
 from flows.settings import Settings, get_settings
 from flows.warehouse.history import append_run, write_quality_results
@@ -146,6 +149,8 @@ class RunRecord:
     quality_report: str | None = None
     report: str | None = None
     log: str | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)  # the settings the run judged by
+    kpi_alerts: int = 0  # new KPI alerts of this publication (audit.kpi_alerts)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -246,8 +251,18 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Alerted:
+    alerts: list[dict[str, Any]]
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return f"{len(self.alerts)} new KPI alert{'' if len(self.alerts) == 1 else 's'}"
+
+
+@dataclass(frozen=True)
 class Published:
     result: PublishResult
+    published_at: datetime | None = None
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -342,13 +357,28 @@ def gate_page(gate: GateResult, paths: StatePaths) -> Page:
     return Page(page)
 
 
+@step("alerts")
+def kpi_alerts(build_db: Path, record: RunRecord, settings: Settings, now: datetime) -> Alerted:
+    """The scorecard cells that turned red or kept worsening (flows/alerts.py), stored in
+    the private build's audit.kpi_alerts (published with it, and kept in the working state
+    to deduplicate the next runs); sent only once published."""
+    rules = AlertRules(settings.alert_worsening_threshold, settings.alert_worsening_periods)
+    con = connect(build_db)
+    try:
+        alerts = compute_alerts(con, record.run_id, record.as_of_date, now, rules)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return Alerted(alerts)
+
+
 @step("publish", retries=2, retry_delay_seconds=2)
 def publish(paths: StatePaths, record: RunRecord) -> Published:
     """Write the published copy beside the warehouse, verify it, swap it in atomically;
     then the private build becomes the working state for the next run."""
     now = datetime.now(UTC)
     return Published(publish_build(paths, {**record.as_dict(), "outcome": "published",
-                                           "published_at": now, "finished_at": now}))
+                                           "published_at": now, "finished_at": now}), now)
 
 
 @step("docs", retries=1, retry_delay_seconds=2)
@@ -403,6 +433,9 @@ def refresh_flow(
         exports_dir=str(params.exports_dir.resolve()),
         full_refresh=params.full_refresh,
         prefect_flow_run_id=str(flow_run.get_id() or ""),
+        thresholds={"freshness_max_days": settings.freshness_max_days,
+                    "alert_worsening_threshold": settings.alert_worsening_threshold,
+                    "alert_worsening_periods": settings.alert_worsening_periods},
     )
     logger = get_run_logger()
     with refresh_lock(paths, settings.lock_timeout_seconds), run_log(paths, record):
@@ -465,9 +498,12 @@ def _run_steps(paths: StatePaths, record: RunRecord, settings: Settings, now: da
                                 "gate page": page.seconds})
     if gate.blocked:
         raise PublicationBlocked(f"quality gate: {gate.reason()}")
+    alerted = kpi_alerts(prepared.build_db, record, settings, now)
+    record.kpi_alerts = len(alerted.alerts)
+    record.step_seconds["alerts"] = alerted.seconds
     published = publish(paths, record)
     record.rows_published = published.result.rows
-    record.published_at = datetime.now(UTC)
+    record.published_at = published.published_at  # the instant the published file records
     record.step_seconds["publish"] = published.seconds
     try:  # the warehouse is published; a missing page is not a failed run
         record.step_seconds["docs"] = docs(paths, record.as_of_date).seconds
@@ -478,6 +514,22 @@ def _run_steps(paths: StatePaths, record: RunRecord, settings: Settings, now: da
         record.report, record.step_seconds["report"] = str(written.path), written.seconds
     except Exception as exc:
         get_run_logger().warning("report not written: %s", exc)
+    send_kpi_alerts(alerted.alerts, record, paths, settings)
+
+
+def send_kpi_alerts(alerts: list[dict[str, Any]], record: RunRecord, paths: StatePaths,
+                    settings: Settings) -> None:
+    """The publication's new KPI alerts, to the notification command (JSON on stdin,
+    ``"kind": "kpi_alerts"``) and as Prefect events (``opskpi.kpi.*``) for automations."""
+    if not alerts:
+        return
+    logger = get_run_logger()
+    payload = alerts_payload(alerts, {**record.as_dict(), "warehouse": str(paths.warehouse)})
+    notify_kpi_alerts(json.loads(json.dumps(payload, default=str)), settings.notify_command, logger)
+    events = emit_alert_events(alerts, logger)
+    to_command = " to the notify command" if settings.notify_command else ""
+    progress.info("%-8s %d new KPI alert%s sent%s, %d Prefect event%s", "alerts", len(alerts),
+                  "" if len(alerts) == 1 else "s", to_command, events, "" if events == 1 else "s")
 
 
 @contextlib.contextmanager

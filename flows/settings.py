@@ -99,6 +99,20 @@ class Settings(BaseSettings):
         "|kpi - facts| > tolerance x max(|kpi|, |facts|).",
     )
 
+    # KPI alerts (flows/alerts.py), computed after each publish-ready build
+    alert_worsening_threshold: float = Field(
+        default=0.05, ge=0,
+        description="A scorecard cell alerts when its value moved the wrong way (by the KPI's "
+        "direction) by more than this share of the week before's value, for "
+        "alert_worsening_periods consecutive weeks; an alerted cell alerts again only when it "
+        "is worse than at its last alert by more than this share.",
+    )
+    alert_worsening_periods: int = Field(
+        default=2, ge=1,
+        description="How many consecutive weeks of worsening make an alert (see "
+        "alert_worsening_threshold). A cell that turns red alerts at once.",
+    )
+
     # Concurrency
     lock_timeout_seconds: float = Field(
         default=0.0,
@@ -116,8 +130,10 @@ class Settings(BaseSettings):
     )
     notify_command: str | None = Field(
         default=None,
-        description="Shell command run when a refresh is blocked or fails; it receives "
-        "the outcome as JSON on stdin (hook for mail/chat notifications).",
+        description="Shell command run when a refresh is blocked or fails (it receives the "
+        "run record, with its `outcome`, as JSON on stdin) and after a publication with new "
+        "KPI alerts (it receives {\"kind\": \"kpi_alerts\", \"alerts\": [...]}): a hook "
+        "for mail/chat notifications.",
     )
 
 

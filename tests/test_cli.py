@@ -133,7 +133,8 @@ def test_refresh_help_shows_plain_flags_and_the_default_paths() -> None:
     assert f"[default: OPSKPI_WAREHOUSE or {defaults.warehouse}]" in text
     assert "[default: OPSKPI_STATE_DIR or '.<warehouse name>.state' beside the warehouse]" in text
     assert "--as-of YYYY-MM-DD" in text and "[default: OPSKPI_AS_OF or today in UTC]" in text
-    assert "Exit 0 published, 1 failed, 2 blocked by the gate, 3 busy, 64 usage error (also a broken source mapping" in text
+    assert ("Exit 0 published, 1 failed, 2 blocked by the gate, 3 busy, 64 usage error "
+            "(also a broken source mapping" in text)
 
 
 def test_status_help_shows_plain_flags_and_the_default_paths() -> None:

@@ -483,8 +483,21 @@ def test_data_docs_are_built_for_every_table(gate, scenario):
         assert page.relative_to(site).as_posix() in index
         href = page.relative_to(docs).as_posix()
         assert f'<a href="{href}" title="its validation result in the Data Docs">{table}</a>' in report
+    # GE's status agrees with the gate's severity: a table whose failures are all
+    # warnings passed with a warning, it did not fail
     failed = {r["table_name"] for r in result.results if not r["success"]}
-    assert index.count("ge-failed-icon") == len(failed)
+    errors = {r["table_name"] for r in result.results if not r["success"] and r["severity"] == "error"}
+    assert index.count("ge-failed-icon") == len(errors)
+    assert index.count("ge-warning-icon") == len(failed - errors)
+    for table in failed - errors:
+        schema, name = table.split(".")
+        (page,) = (site / "validations" / schema / name / RUN_ID).glob(f"*/warehouse-{table}.html")
+        text = page.read_text(encoding="utf-8")
+        assert "Passed with a warning" in text and "</i> Failed" not in text, table
+    for table in errors:
+        schema, name = table.split(".")
+        (page,) = (site / "validations" / schema / name / RUN_ID).glob(f"*/warehouse-{table}.html")
+        assert "</i> Failed" in page.read_text(encoding="utf-8"), table
 
 
 @pytest.mark.parametrize("scenario", ["clean", "quarantine share"])
@@ -500,7 +513,14 @@ def test_data_docs_load_nothing_from_the_network(gate, scenario):
         refs.feed(page.read_text(encoding="utf-8"))
         assert refs.loads, page
         assert [u for u in refs.loads + refs.anchors if REMOTE.match(u)] == [], page
-        for ref in refs.loads + refs.anchors:
+        # the bar on top links to the gate's page (beside the site) and to the report
+        # and dbt docs of the report folder the pages are published in
+        outside = {docs.resolve() / "index.html", docs.resolve().parent / "index.html",
+                   docs.resolve().parent / "dbt-docs" / "index.html"}
+        links = {_local_target(page, ref) for ref in refs.anchors}
+        assert outside <= links, page
+        assert (docs / "index.html").is_file()
+        for ref in refs.loads + [a for a in refs.anchors if _local_target(page, a) not in outside]:
             target = _local_target(page, ref)
             assert target is None or target.is_file(), (page.relative_to(site), ref)
             assert target is None or site.resolve() in target.parents, (page.relative_to(site), ref)

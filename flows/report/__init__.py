@@ -2,9 +2,11 @@
 quality gate's page of a run with GE's Data Docs made offline, and the dbt docs page.
 
 - :func:`write_report` (``kpi_report.py``): read-only SQL on the ``kpi``/``audit`` tables
-  (``data.py``) → one self-contained, offline ``index.html`` (Jinja templates, inline
-  CSS and SVG charts: ``templates/``, ``static/``, ``charts.py``, ``formatting.py``), the
-  KPIs presented as the warehouse's catalogue says (``catalogue.py``);
+  (``data.py``) → one self-contained, offline ``index.html``: the data of every week and
+  month embedded, drawn for the chosen period and sites by ``static/report.js`` with the
+  vendored uPlot (``static/vendor/``), the publication's quality rendered by the Jinja
+  template (``templates/``, ``formatting.py``), the KPIs presented as the warehouse's
+  catalogue says (``catalogue.py``);
 - :func:`write_gate_page` (``gate_page.py``, ``gx_docs.py``);
 - :func:`write_dbt_docs` (``dbt_docs.py``);
 - :func:`publish_report` (``folder.py``): all of them together, in the report folder.

@@ -26,7 +26,12 @@ def write_gate_page(gate: GateResult, docs_dir: Path) -> Path:
     docs_dir = Path(docs_dir)
     docs_dir.mkdir(parents=True, exist_ok=True)
     if gate.data_docs_path is not None:
-        make_data_docs_offline(gate.data_docs_path.parent)
+        worst: dict[str, str] = {}
+        for r in gate.results:
+            if not r["success"]:
+                worst[r["table_name"]] = "error" if "error" in (r["severity"], worst.get(r["table_name"])) \
+                    else "warning"
+        make_data_docs_offline(gate.data_docs_path.parent, worst)
     rank = {("error", False): 0, ("warning", False): 1}  # failed errors, then warnings
     order = sorted(range(len(gate.results)),
                    key=lambda i: (rank.get((gate.results[i]["severity"], gate.results[i]["success"]), 2), i))

@@ -19,6 +19,7 @@ RUNS_COLUMNS = {
     "as_of_date": "DATE",
     "started_at": "TIMESTAMPTZ",
     "finished_at": "TIMESTAMPTZ",
+    "published_at": "TIMESTAMPTZ",
     "outcome": "VARCHAR",
     "reason": "VARCHAR",
     "full_refresh": "BOOLEAN",
@@ -29,6 +30,7 @@ RUNS_COLUMNS = {
     "checks_failed": "VARCHAR[]",
     "checks_warned": "VARCHAR[]",
     "prefect_flow_run_id": "VARCHAR",
+    "thresholds": "JSON",
 }
 
 QUALITY_COLUMNS = {
