@@ -36,7 +36,7 @@ from flows.gate import GateResult, run_quality_gate
 from flows.ingest.load import ingest_exports
 from flows.ingest.mapcheck import preflight
 from flows.ingest.mappings import MappingError, default_mappings_dir, load_mappings
-from flows.ops.notify import notify_kpi_alerts, notify_unpublished
+from flows.notify import notify_kpi_alerts, notify_unpublished
 from flows.report import publish_report, write_gate_page
 from flows.settings import Settings, get_settings
 from flows.warehouse.history import append_run, write_quality_results
