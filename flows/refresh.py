@@ -466,7 +466,8 @@ def refresh_flow(
 
 def _run_steps(paths: StatePaths, record: RunRecord, settings: Settings, now: datetime,
                mappings_dir: Path | None = None, reload_mapping: str | None = None) -> None:
-    if mappings_dir is not None:
+    if mappings_dir is not None and (mappings_dir.is_dir() or reload_mapping):
+        # no mapping folder (the default one is optional): no mappings step, no line
         mapped = check_mappings(mappings_dir, Path(record.exports_dir), reload_mapping)
         record.step_seconds["mappings"] = mapped.seconds
     prepared = prepare(paths)

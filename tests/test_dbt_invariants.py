@@ -53,6 +53,12 @@ def test_each_corruption_fails_the_dbt_test_that_owns_it(conformance_warehouse: 
         "kpi_rows_follow_catalogue_kpi_monthly_month_start",
         "accepted_range_fct_labor_hours_worked__24__0",
         "accepted_range_fct_po_lines_ordered_qty__0",
+        # the KPI row dated after as_of has no drivers: the drivers' own consistency test
+        # with kpi_monthly sees it too
+        "members_add_up_kpi_drivers_monthly_current_denominator__current_numerator__month_start__ref_kpi_monthly_",
     }, failures
     for name in failures:
-        assert "Got 1 result" in failures[name], failures[name]
+        # the drivers test sees the stray KPI row once per dimension of damage_rate (carrier,
+        # customer, SKU, priority)
+        got = "Got 4 results" if name.startswith("members_add_up") else "Got 1 result"
+        assert got in failures[name], failures[name]

@@ -159,7 +159,7 @@ def _kpi_tables(warehouse: Path) -> dict[str, list]:
 
 
 def _progress_lines(stderr: str) -> list[str]:
-    steps = ("prepare", "ingest", "build", "check", "gate page", "publish", "docs", "report")
+    steps = ("prepare", "ingest", "build", "check", "gate page", "alerts", "publish", "docs", "report")
     return [line for line in stderr.splitlines() if line.split("  ")[0].strip() in steps]
 
 
@@ -287,7 +287,7 @@ def test_the_terminal_shows_one_line_per_step_and_the_log_has_the_details(life: 
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stderr.splitlines()
     assert [line.split()[0] for line in lines] == ["prepare", "ingest", "build", "check", "gate",
-                                                   "publish", "docs", "report"]
+                                                   "alerts", "publish", "docs", "report"]
     assert "Task run" not in done.stderr and "Task run" not in done.stdout
     assert len(done.stdout.splitlines()) == 1
     log = Path(life.runs()[2]["log"]).read_text()

@@ -74,7 +74,7 @@ def test_a_publish_that_cannot_be_written_fails_and_changes_nothing(
     assert "No space left on device" in last or "out of disk space" in last.lower(), last
     assert "Traceback" not in second.stderr
     assert [line.split()[0] for line in second.stderr.splitlines()[:-1]] == [
-        "prepare", "ingest", "build", "check", "gate"]
+        "prepare", "ingest", "build", "check", "gate", "alerts"]
     assert _sha(warehouse) == before
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "ops.duckdb", "report"]
     from flows.warehouse.history import read_runs

@@ -449,7 +449,8 @@ def _members(con: duckdb.DuckDBPyConnection, tables: set[str], table: str, perio
              index: dict[date, int], dimensions: dict[str, str]) -> list[str | None]:
     """Every member of one dimension of some KPIs (carriers of on-time delivery, vendors of
     spend, supplier OTIF, three-way match and price variance), per site and period, one
-    gzipped chunk per period: ``{kpi: {site: [[member, N1, D1, N0, D0], ...]}}``."""
+    gzipped chunk per period: ``{kpi: {site: [[member, N1, D1, N0, D0], ...]}}``, figures to 12
+    significant digits (the tables sum them and their CSV must carry the mart's value)."""
     n = len(index)
     if table not in tables:
         return [None] * n
@@ -466,7 +467,7 @@ def _members(con: duckdb.DuckDBPyConnection, tables: set[str], table: str, perio
     ).fetchall():
         if p in index:
             chunks[index[p]].setdefault(kpi, {}).setdefault(site, []).append(
-                [member, _round(n1), _round(d1), _round(n0), _round(d0)])
+                [member, _round(n1, 12), _round(d1, 12), _round(n0, 12), _round(d0, 12)])
     return [_gzip_json(c) if c else None for c in chunks]
 
 
