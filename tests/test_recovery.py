@@ -13,8 +13,8 @@ printed at the end, and must include the dbt build and the docs step after the p
 The recovered warehouse must equal the uninterrupted one on every published table, except
 for the columns that record *which* run loaded or checked a row and when (docs/decisions.md):
 ``run_id``, ``loaded_at``, ``quarantined_at``, ``dbt_invocation_id`` (the dbt run that
-wrote a fact row) everywhere, and in ``audit.runs`` the run's
-own ``started_at``, ``finished_at``, ``step_seconds``, ``prefect_flow_run_id``. The run
+wrote a fact row), ``alerted_at`` (when a KPI alert was raised) everywhere, and in ``audit.runs`` the run's
+own ``started_at``, ``finished_at``, ``published_at``, ``step_seconds``, ``prefect_flow_run_id``. The run
 history tables hold the runs that happened: ``audit.runs`` and ``audit.quality_results``
 are compared on the publishing run's rows. A run killed after it published (while it
 writes the pages) has published a warehouse equal to the uninterrupted one; the recovery
@@ -38,11 +38,11 @@ import pytest
 pytestmark = pytest.mark.slow
 
 AS_OF = "2026-01-11"
-STEPS = ["start", "prepare", "ingest", "build", "check", "gate page", "publish", "docs", "report"]
+STEPS = ["start", "prepare", "ingest", "build", "check", "gate page", "alerts", "publish", "docs", "report"]
 FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)
 #: columns that say which run wrote a row and when: not part of the data
-RUN_COLUMNS = {"run_id", "loaded_at", "quarantined_at", "dbt_invocation_id"}
-RUNS_OWN_COLUMNS = {"started_at", "finished_at", "step_seconds", "prefect_flow_run_id"}
+RUN_COLUMNS = {"run_id", "loaded_at", "quarantined_at", "dbt_invocation_id", "alerted_at"}
+RUNS_OWN_COLUMNS = {"started_at", "finished_at", "published_at", "step_seconds", "prefect_flow_run_id"}
 
 
 def _command(root: Path, exports: Path) -> list[str]:
@@ -191,4 +191,7 @@ def test_a_recovered_warehouse_equals_an_uninterrupted_one(
     print(f"uninterrupted run {seconds:.0f} s, steps ended at "
           + ", ".join(f"{n} {t:.0f} s" for n, t in ends) + "; kills: "
           + ", ".join(f"{label} in {s}" for label, s in hit.items()))
-    assert {"build", "docs"} <= set(hit.values()) and len(set(hit.values())) >= 3, hit
+    # which steps the fractions fall in depends on the machine's speed; a kill before the
+    # publish (in the build) and one after it (in the docs) must always be among them
+    # (kills inside the publish itself: tests/test_refresh_safety.py)
+    assert {"build", "docs"} <= set(hit.values()), hit
